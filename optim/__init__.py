@@ -1,0 +1,1 @@
+"""optim: the optimizers of the book (being built)."""
