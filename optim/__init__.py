@@ -1,1 +1,32 @@
-"""optim: the optimizers of the book (being built)."""
+"""optim — the optimizers of the book, each update rule written once.
+
+The NumPy face (this package; it never imports torch)::
+
+    import optim
+    opt = optim.Adam(lr=1e-3)
+    state = opt.init(params)
+    params, state = opt.step(params, grads, state)      # pure, batched
+
+The torch face (``import optim.torch``) is a drop-in for ``torch.optim`` built on
+the same rules. One module per chapter: ``optim/sgd.py`` (SGD, Momentum,
+Nesterov), ``adagrad.py``, ``adadelta.py``, ``rmsprop.py``, ``adam.py`` (Adam,
+AdamW), ``nadam.py``, ``lookahead.py``, ``radam.py``, ``ranger.py``,
+``lazyadam.py``; the machinery they share is in ``core.py``.
+"""
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .core import Optimizer, SparseRows, State
+from .lazyadam import LazyAdam
+from .lookahead import Lookahead
+from .nadam import NAdam
+from .radam import RAdam
+from .ranger import Ranger
+from .rmsprop import RMSprop
+from .sgd import SGD, Momentum, Nesterov
+
+#: every optimizer of the book, in the order the book tells their story
+OPTIMIZERS = (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam, NAdam, AdamW,
+              Lookahead, RAdam, Ranger, LazyAdam)
+
+__all__ = [cls.__name__ for cls in OPTIMIZERS] + ["Optimizer", "State", "SparseRows", "OPTIMIZERS"]

@@ -1,0 +1,67 @@
+"""LazyAdam: Adam for embeddings, where only the rows in the batch move. Chapter: *LazyAdam*.
+
+The semantics of TensorFlow Addons' ``LazyAdam``:
+
+* a sparse gradient (rows of a table, duplicates summed) updates the moments and
+  the weights of *those rows only*; every other row keeps its m, v and weights,
+  even though dense Adam would keep moving it with its old momentum;
+* bias correction uses the global step count t (one per call), not a per-row count;
+* ε is added to the uncorrected √v ("epsilon hat"), with TF's default ``eps=1e-7``;
+* a dense gradient gets the same formula on every row (Keras' Adam);
+* AMSGrad is refused: a per-row running max of v would need the rows that are
+  not in the batch to take part, which is what "lazy" avoids.
+
+Differences from ``torch.optim.SparseAdam``, which is the same lazy rule: SparseAdam
+refuses dense gradients, defaults to ``eps=1e-8``, and keeps a step count per
+parameter tensor (the same thing when one table is stepped every call). With equal
+ε and sparse gradients the two agree (tests/test_lazyadam.py).
+"""
+from .adam import validate_adam
+from .core import Optimizer, gradient
+
+
+def lazyadam_update(p, g, s, h, x):
+    r"""One LazyAdam step, rows-only for a sparse gradient.
+
+    .. math::
+        \alpha_t &= \alpha\, \sqrt{1-\beta_2^t} / (1-\beta_1^t) \\
+        m_r &\leftarrow \beta_1 m_r + (1-\beta_1)\, g_r, \qquad
+        v_r \leftarrow \beta_2 v_r + (1-\beta_2)\, g_r^2 \qquad (r \text{ in the batch}) \\
+        w_r &\leftarrow w_r - \alpha_t\, m_r / (\sqrt{v_r} + \hat\epsilon)
+    """
+    s.t = s.t + 1
+    t = x.value(s.t)
+    lr_t = h.lr * (1 - h.beta2**t) ** 0.5 / (1 - h.beta1**t)
+    if not x.is_sparse(g):
+        p, g = gradient(p, g, h, x)
+        s.m = x.lerp(s.m, g, 1 - h.beta1)
+        s.v = x.ema_sq(s.v, g, h.beta2)
+        return x.addcdiv(p, s.m, x.sqrt(s.v) + h.eps, -lr_t)
+    rows, g = x.coalesce(g)
+    if h.maximize:
+        g = -g
+    m = x.lerp(x.rows(s.m, rows), g, 1 - h.beta1)
+    v = x.ema_sq(x.rows(s.v, rows), g, h.beta2)
+    s.m, s.v = x.set_rows(s.m, rows, m), x.set_rows(s.v, rows, v)
+    return x.set_rows(p, rows, x.addcdiv(x.rows(p, rows), m, x.sqrt(v) + h.eps, -lr_t))
+
+
+class LazyAdam(Optimizer):
+    """LazyAdam (TensorFlow Addons' semantics) — sparse, lazy moment updates."""
+
+    name = "LazyAdam"
+    defaults = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-7, amsgrad=False, maximize=False)
+    torch_keys = dict(t="step", m="exp_avg", v="exp_avg_sq")
+    update = staticmethod(lazyadam_update)
+    fixed = dict(weight_decay=0.0)
+
+    @staticmethod
+    def validate(hp):
+        validate_adam({**hp, "weight_decay": 0.0})
+        if hp["amsgrad"]:
+            raise ValueError("Invalid amsgrad: True (allowed: amsgrad=False; LazyAdam cannot keep "
+                             "a running max of v for rows outside the batch)")
+
+    @staticmethod
+    def init_state(p, h, x):
+        return dict(t=x.counter(0), m=x.zeros_like(p), v=x.zeros_like(p))

@@ -1,0 +1,66 @@
+"""RAdam (Liu et al. 2020) — ``torch.optim.RAdam``'s rule. Chapter: *RAdam*."""
+import numpy as np
+
+from .adam import validate_adam
+from .core import Optimizer, gradient
+
+
+def rectification(t, beta2):
+    r"""ρ_t and the rectification r_t of RAdam (r_t is None while ρ_t ≤ 5).
+
+    .. math::
+        \rho_\infty = \frac{2}{1-\beta_2} - 1, \qquad
+        \rho_t = \rho_\infty - \frac{2 t \beta_2^t}{1-\beta_2^t}, \qquad
+        r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\,\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\,\rho_t}}
+
+    ρ_t approximates the degrees of freedom of the adaptive rate's estimate; its
+    variance is finite (and the adaptive step trustworthy) only when ρ_t > 4.
+    torch and the paper switch it on when ρ_t > 5.
+    """
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
+    ratio = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+    if np.ndim(rho_t) == 0:
+        return rho_t, (ratio ** 0.5 if rho_t > 5.0 else None)
+    return rho_t, np.where(rho_t > 5.0, np.sqrt(np.maximum(ratio, 0.0)), np.nan)  # a sweep over β₂
+
+
+def radam_update(p, g, s, h, x):
+    r"""One step of RAdam: Adam's adaptive step, rectified, and only once it is trustworthy.
+
+    .. math::
+        \hat m_t &= m_t / (1-\beta_1^t) \\
+        w_{t+1} &= w_t - \alpha\, \hat m_t \cdot
+            \begin{cases} r_t\, \sqrt{1-\beta_2^t} / (\sqrt{v_t} + \epsilon) & \rho_t > 5 \\
+                          1 & \text{otherwise (an un-normalised momentum step)} \end{cases}
+
+    Note ε is added to the *uncorrected* √v_t here, as in torch.
+    """
+    p, g = gradient(p, g, h, x)
+    s.t = s.t + 1
+    t = x.value(s.t)
+    s.m = x.lerp(s.m, g, 1 - h.beta1)
+    s.v = x.ema_sq(s.v, g, h.beta2)
+    m_hat = s.m / (1 - h.beta1**t)
+    rho_t, r_t = rectification(t, h.beta2)
+    if r_t is None:                                  # ρ_t ≤ 5: no adaptive step yet
+        return x.add(p, m_hat * h.lr, alpha=-1.0)
+    adaptive = (1 - h.beta2**t) ** 0.5 / (x.sqrt(s.v) + h.eps)
+    if np.ndim(rho_t):                               # a sweep over β₂: both regimes at once
+        return x.add(p, m_hat * h.lr * np.where(rho_t > 5.0, adaptive * r_t, 1.0), alpha=-1.0)
+    return x.add(p, m_hat * h.lr * adaptive * r_t, alpha=-1.0)
+
+
+class RAdam(Optimizer):
+    """RAdam, with the arguments and defaults of ``torch.optim.RAdam``."""
+
+    name = "RAdam"
+    defaults = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                    decoupled_weight_decay=False, maximize=False)
+    torch_keys = dict(t="step", m="exp_avg", v="exp_avg_sq")
+    update = staticmethod(radam_update)
+    validate = staticmethod(validate_adam)
+
+    @staticmethod
+    def init_state(p, h, x):
+        return dict(t=x.counter(0), m=x.zeros_like(p), v=x.zeros_like(p))
