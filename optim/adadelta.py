@@ -13,7 +13,7 @@ def adadelta_update(p, g, s, h, x):
 
     ε sits *inside* both square roots, as in the paper.
     """
-    s.t = s.t + 1
+    s.t += 1
     p, g = gradient(p, g, h, x)
     s.v = x.ema_sq(s.v, g, h.rho)
     delta = x.sqrt(s.u + h.eps) / x.sqrt(s.v + h.eps) * g

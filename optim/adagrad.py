@@ -12,7 +12,7 @@ def adagrad_update(p, g, s, h, x):
 
     V_t only grows, so the effective rate α/√V_t only shrinks.
     """
-    s.t = s.t + 1
+    s.t += 1
     t = x.value(s.t)
     p, g = gradient(p, g, h, x)
     lr_t = h.lr / (1 + (t - 1) * h.lr_decay)

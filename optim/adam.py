@@ -11,15 +11,17 @@ def adam_update(p, g, s, h, x):
     .. math::
         m_t &= \beta_1 m_{t-1} + (1-\beta_1)\, g_t \\
         v_t &= \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2
-              \qquad (\text{AMSGrad: } \hat v_t = \max(\hat v_{t-1}, v_t)) \\
-        w_{t+1} &= w_t - \frac{\alpha}{1-\beta_1^t}\,
-                   \frac{m_t}{\sqrt{v_t}/\sqrt{1-\beta_2^t} + \epsilon}
+              \qquad (\text{AMSGrad: } v^{\max}_t = \max(v^{\max}_{t-1}, v_t) \text{ replaces } v_t) \\
+        w_{t+1} &= w_t - \alpha\, \frac{m_t/(1-\beta_1^t)}{\sqrt{v_t/(1-\beta_2^t)} + \epsilon}
+                 = w_t - \alpha_t\, \frac{m_t}{\sqrt{v_t} + \hat\epsilon}
 
-    ε is added *after* the bias-corrected square root. Weight decay λ is an L2
-    term in the gradient, or decoupled (AdamW) with ``decoupled_weight_decay``.
+    with α_t = α√(1-β₂ᵗ)/(1-β₁ᵗ) and ε̂ = ε√(1-β₂ᵗ): the paper's own "more efficient
+    order of computation" (end of its section 2). It is the same number as ε added
+    *after* the bias-corrected square root (torch, the paper), and it saves a pass
+    over memory. Weight decay λ is an L2 term in the gradient, or decoupled (AdamW).
     """
     p, g = gradient(p, g, h, x)
-    s.t = s.t + 1
+    s.t += 1
     t = x.value(s.t)
     s.m = x.lerp(s.m, g, 1 - h.beta1)
     s.v = x.ema_sq(s.v, g, h.beta2)
@@ -29,8 +31,9 @@ def adam_update(p, g, s, h, x):
         v = s.v_max
     bias_correction1 = 1 - h.beta1**t
     bias_correction2 = 1 - h.beta2**t
-    denom = x.sqrt(v) / bias_correction2**0.5 + h.eps
-    return x.addcdiv(p, s.m, denom, -h.lr / bias_correction1)
+    lr_t = h.lr * bias_correction2**0.5 / bias_correction1
+    eps_hat = h.eps * bias_correction2**0.5
+    return x.addcdiv(p, s.m, x.sqrt(v) + eps_hat, -lr_t)
 
 
 def validate_adam(hp):

@@ -196,7 +196,9 @@ def enabled(h) -> bool:
     A scalar 0 switches it off; an array switches it on (a sweep that includes 0
     still gives the right numbers: the term is then multiplied by 0).
     """
-    return not np.isscalar(h) and np.ndim(h) > 0 or bool(h != 0)
+    if type(h) in (int, float, bool):     # the common case, kept fast for the torch face
+        return h != 0
+    return np.ndim(h) > 0 or bool(h != 0)
 
 
 # ---------------------------------------------------------------- validation

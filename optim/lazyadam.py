@@ -29,7 +29,7 @@ def lazyadam_update(p, g, s, h, x):
         v_r \leftarrow \beta_2 v_r + (1-\beta_2)\, g_r^2 \qquad (r \text{ in the batch}) \\
         w_r &\leftarrow w_r - \alpha_t\, m_r / (\sqrt{v_r} + \hat\epsilon)
     """
-    s.t = s.t + 1
+    s.t += 1
     t = x.value(s.t)
     lr_t = h.lr * (1 - h.beta2**t) ** 0.5 / (1 - h.beta1**t)
     if not x.is_sparse(g):

@@ -19,7 +19,7 @@ def nadam_update(p, g, s, h, x):
     (float32 unless the default dtype is float64); the torch face does the same.
     """
     p, g = gradient(p, g, h, x)
-    s.t = s.t + 1
+    s.t += 1
     t = x.value(s.t)
     mu = h.beta1 * (1.0 - 0.5 * 0.96 ** (t * h.momentum_decay))
     mu_next = h.beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * h.momentum_decay))

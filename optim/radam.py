@@ -37,7 +37,7 @@ def radam_update(p, g, s, h, x):
     Note ε is added to the *uncorrected* √v_t here, as in torch.
     """
     p, g = gradient(p, g, h, x)
-    s.t = s.t + 1
+    s.t += 1
     t = x.value(s.t)
     s.m = x.lerp(s.m, g, 1 - h.beta1)
     s.v = x.ema_sq(s.v, g, h.beta2)

@@ -14,7 +14,7 @@ def rmsprop_update(p, g, s, h, x):
 
     torch calls the averaging constant ``alpha`` (0.99); the book writes it β₂.
     """
-    s.t = s.t + 1
+    s.t += 1
     p, g = gradient(p, g, h, x)
     s.v = x.ema_sq(s.v, g, h.alpha)
     if h.centered:
