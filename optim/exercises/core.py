@@ -165,7 +165,11 @@ def _problem(exercise, expected, outcome, time_limit) -> "tuple[str, str] | None
     if outcome.error is not None:
         error = outcome.error
         where = f" at {outcome.where}" if outcome.where else ""
-        return "exception", f"Your function raised `{type(error).__name__}: {error}`{where}."
+        text = f"Your function raised `{type(error).__name__}: {error}`{where}."
+        if "'float'" in str(error):  # e.g. `w.shape` or `w.copy()` on a plain number
+            text += (" This case passes plain numbers (Python floats): the function must work on "
+                     "numbers as well as on arrays (`np.asarray(w)` makes an array of either).")
+        return "exception", text
     if outcome.value is None:
         return "none", "Your function returned `None`: did you forget `return`?"
     got = _unpack(outcome.value, len(exercise.returns))
@@ -185,9 +189,11 @@ def _problem(exercise, expected, outcome, time_limit) -> "tuple[str, str] | None
             return "wrong value", f"The `{name}` you returned is wrong{_largest_error(np.asarray(have), want)}."
     if outcome.mutated:
         names = ", ".join(f"`{name}`" for name in outcome.mutated)
+        x = outcome.mutated[0]
         return "mutated", (f"Your function changed its input {names} in place. Return new arrays "
-                           f"and leave the inputs alone: write `w = w - ...` rather than `w -= ...` "
-                           f"or `w[:] = ...` (the caller may still need the old values).")
+                           f"and leave the inputs alone: write `{x} = {x} * ...` or `{x} = {x} - ...` "
+                           f"rather than `{x} *= ...`, `{x} -= ...` or `{x}[:] = ...` "
+                           f"(the caller may still need the old values).")
     return None
 
 
