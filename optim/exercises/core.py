@@ -327,7 +327,7 @@ def _own_params(fn) -> str:
 
 def _tested(cases: list[Case]) -> str:
     counts = Counter(case.label for case in cases)
-    return ", ".join(label if n == 1 else f"{label} (×{n})" for label, n in counts.items())
+    return "; ".join(label if n == 1 else f"{label} (×{n})" for label, n in counts.items())
 
 
 def state_with(state, **fields):
