@@ -351,7 +351,8 @@ class _Legend:
         key = tuple((id(h), h.get_label()) for h in handles)
         if key != self.key:
             self.key = key
-            self.ax.legend(handles=handles, loc=self.loc, frameon=True, framealpha=0.85,
+            self.ax.legend(handles=handles, loc=self.loc, ncols=1 if len(handles) <= 6 else 2,
+                           frameon=True, framealpha=0.85,
                            edgecolor="none", facecolor=self.ax.get_facecolor())
 
 

@@ -121,6 +121,7 @@ class Explorer:
         ticked = _factories(optimizers)
         self.factories = {**_factories(available or ()), **ticked}
         self._holding = False
+        self._runs = {}  # (label, landscape, hyper, start, steps) -> Trajectory
         self.controls = self._make_controls(name, ticked, lr, beta, steps)
         self.figure = plots.Comparison(self.landscape)
         self.image = W.Image(format="png", layout=W.Layout(width="100%", max_width="700px"))
@@ -217,10 +218,21 @@ class Explorer:
 
     def trajectories(self) -> dict:
         """Label -> Trajectory of every ticked optimizer from the current start."""
-        start = np.array([self.controls["x0"].value, self.controls["y0"].value])
+        start = (self.controls["x0"].value, self.controls["y0"].value)
         steps = self.controls["steps"].value
-        return {label: trajectory_module.run(opt, self.landscape, start=start, steps=steps)
+        return {label: self._run(label, opt, start, steps)
                 for label, opt in self.optimizers().items()}
+
+    def _run(self, label, opt, start, steps):
+        """One run, remembered by its inputs: a β slider leaves SGD's run as it was, and a
+        newly ticked box computes only its own run."""
+        key = (label, self.landscape.name, repr(sorted(opt.hyper.items())), start, steps)
+        if key not in self._runs:
+            if len(self._runs) >= 64:  # keep memory flat while a reader drags sliders
+                self._runs.pop(next(iter(self._runs)))
+            self._runs[key] = trajectory_module.run(opt, self.landscape, start=np.array(start),
+                                                    steps=steps)
+        return self._runs[key]
 
     def set(self, **values) -> None:
         """Set several controls at once (names from ``PARAMETERS``), then redraw once."""

@@ -1,0 +1,278 @@
+"""Tests of optim.plots (colours, style, panels) and optim.widgets (the Explorer), headless."""
+
+import base64
+import io
+import itertools
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
+from PIL import Image  # noqa: E402
+
+import optim  # noqa: E402
+from optim import landscapes, plots, trajectory  # noqa: E402
+from optim.widgets import FACTORIES, Explorer, explore  # noqa: E402
+
+BOOK_NAMES = ["SGD", "Momentum", "Nesterov", "Adagrad", "Adadelta", "RMSprop", "Adam", "NAdam",
+              "AdamW", "Lookahead", "RAdam", "Ranger", "LazyAdam"]
+
+
+# ------------------------------------------------------------ colour science
+
+def _linear(rgb):
+    rgb = np.asarray(rgb, dtype=float)
+    return np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+
+
+def _luminance(color):
+    return float(_linear(to_rgb(color)) @ [0.2126, 0.7152, 0.0722])
+
+
+def _contrast(color, background):
+    a, b = sorted([_luminance(color), _luminance(background)])
+    return (b + 0.05) / (a + 0.05)
+
+
+# Machado, Oliveira & Fernandes (2009), severity 1.0, on linear RGB.
+_CVD = {
+    "normal": np.eye(3),
+    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                              [-0.011820, 0.042940, 0.968881]]),
+    "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                            [-0.003882, -0.048116, 1.051998]]),
+}
+
+
+def _lab(color, vision):
+    rgb = np.clip(_CVD[vision] @ _linear(to_rgb(color)), 0, 1)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                    [0.0193, 0.1192, 0.9505]]) @ rgb / [0.9505, 1.0, 1.089]
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_every_book_optimizer_has_its_own_colour_and_dash():
+    assert set(plots.COLORS) == set(BOOK_NAMES) == set(plots.LINESTYLES)
+    assert len(set(plots.COLORS.values())) == len(BOOK_NAMES)
+    for name in BOOK_NAMES:
+        assert plots.color(name) == plots.COLORS[name]
+
+
+@pytest.mark.parametrize("background", ["#FFFFFF", "#121212"])
+def test_colours_stand_out_on_light_and_dark_pages(background):
+    for name, color in [*plots.COLORS.items(), *enumerate(plots.FALLBACK_COLORS)]:
+        assert _contrast(color, background) >= 3.0, (name, color, background)
+
+
+@pytest.mark.parametrize("vision", list(_CVD))
+def test_optimizers_drawn_with_the_same_dash_differ_in_colour_for_colour_blind_readers(vision):
+    for a, b in itertools.combinations(BOOK_NAMES, 2):
+        if plots.LINESTYLES[a] == plots.LINESTYLES[b] or vision == "normal":
+            distance = np.linalg.norm(_lab(plots.COLORS[a], vision) - _lab(plots.COLORS[b], vision))
+            assert distance > 10, (a, b, vision, distance)
+
+
+def test_colour_of_a_label_follows_its_optimizer_and_unknown_names_get_a_stable_fallback():
+    assert plots.color("AdamW, lr=0.1") == plots.COLORS["AdamW"]  # longest prefix wins
+    assert plots.color("Adam #2") == plots.COLORS["Adam"]
+    assert plots.color("MyOptimizer") in plots.FALLBACK_COLORS
+    assert plots.color("MyOptimizer") == plots.color("MyOptimizer")
+    assert plots.linestyle("MyOptimizer") == "-"
+
+
+def test_use_style_and_styled_set_the_book_rcparams():
+    with plots.styled(dark=True):
+        assert matplotlib.rcParams["axes.facecolor"] == "#121212"
+    before = dict(matplotlib.rcParams)
+    try:
+        plots.use_style()
+        assert tuple(matplotlib.rcParams["figure.figsize"]) == (plots.PAGE_WIDTH_IN, 3.2)
+        assert matplotlib.rcParams["axes.spines.top"] is False
+    finally:
+        matplotlib.rcParams.update(before)
+        plots._chosen["dark"] = False
+
+
+# ------------------------------------------------------------------- plots
+
+def _runs(steps=60):
+    opts = {"SGD": optim.SGD(lr=1e-3), "Momentum": optim.Momentum(lr=1e-3),
+            "Adam": optim.Adam(lr=5e-2)}
+    return trajectory.run_many(opts, landscapes.rosenbrock, steps=steps)
+
+
+def _decode(png):
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def test_log_contour_levels_are_log_spaced_above_the_minimum():
+    z = np.array([[3.0, 5.0], [1003.0, 10003.0]])
+    levels = plots.contour_levels(z, log=True, n=6)  # the minimum, then 4 decades above it
+    assert levels[0] == 3.0
+    assert np.allclose(levels[1:] - 3.0, [1.0, 10.0, 100.0, 1000.0, 10000.0])
+    assert np.allclose(plots.contour_levels(z, log=False, n=3), [3.0, 5003.0, 10003.0])
+
+
+def test_trajectory_plot_draws_each_path_in_its_colour_and_marks_the_minimum():
+    runs = _runs()
+    panel = plots.trajectory_plot(runs, landscapes.rosenbrock)
+    assert set(panel.paths) == set(runs)
+    for label, artists in panel.paths.items():
+        x, y = artists["line"].get_data()
+        assert np.allclose(x, runs[label].positions[:, 0])
+        assert artists["line"].get_color() == plots.COLORS[label]
+        assert len(artists["cross"].get_xdata()) == 0  # nothing diverged
+    assert np.allclose(panel.contours.minima.get_xydata(), landscapes.rosenbrock.minima)
+    assert panel.ax.get_xlim() == landscapes.rosenbrock.bounds[0]
+
+
+def test_diverged_run_is_cut_marked_and_named_in_the_legend_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        runs = trajectory.run_many({"SGD": optim.SGD(lr=1.0), "Adam": optim.Adam(lr=1e-2)},
+                                   landscapes.rosenbrock, steps=50)
+        assert bool(runs["SGD"].diverged)
+        figure = plots.comparison_figure(runs, landscapes.rosenbrock)
+        png = figure.png()
+    n = int(runs["SGD"].diverged_at)
+    assert len(figure.map.paths["SGD"]["line"].get_xdata()) == n  # drawn up to the cut
+    assert len(figure.map.paths["SGD"]["cross"].get_xdata()) == 1  # and marked with ✕
+    assert len(figure.map.paths["SGD"]["end"].get_xdata()) == 0
+    assert len(figure.loss.curves["SGD"]["cross"].get_xdata()) == 1
+    legend = [t.get_text() for t in figure.loss.ax.get_legend().get_texts()]
+    assert legend == [f"SGD (diverged at step {n})", "Adam"]
+    assert _decode(png).shape == (320, 700, 3)
+
+
+def test_loss_plot_shows_the_gap_to_the_minimum_on_a_log_axis():
+    runs = _runs()
+    panel = plots.loss_plot(runs, landscape=landscapes.himmelblau)
+    f_star = landscapes.himmelblau.f(landscapes.himmelblau.minima).min()
+    assert panel.ax.get_yscale() == "log"
+    assert np.allclose(panel.curves["Adam"]["line"].get_ydata(), runs["Adam"].losses - f_star)
+    # A saddle has no minimum and losses below zero: no logarithm, a symlog axis instead.
+    saddle = trajectory.run_many([optim.SGD(lr=0.1)], landscapes.saddle, steps=30)
+    assert plots.loss_plot(saddle, landscape=landscapes.saddle).ax.get_yscale() == "symlog"
+
+
+def test_batched_trajectories_are_refused_with_advice():
+    batch = trajectory.run(optim.SGD(lr=np.array([[1e-3], [1e-2]])), landscapes.rosenbrock, steps=5)
+    with pytest.raises(ValueError, match="single runs"):
+        plots.trajectory_plot({"SGD": batch}, landscapes.rosenbrock)
+
+
+def test_fast_frame_is_pixel_identical_to_a_full_draw():
+    figure = plots.comparison_figure(_runs(), landscapes.rosenbrock)
+    figure.frame()  # lays out and caches the contour map
+    figure.update(_runs(steps=90))
+    assert np.array_equal(_decode(figure.frame()), _decode(figure.png()))
+
+
+def test_figures_are_not_left_open_in_pyplot():
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    for _ in range(3):
+        plots.comparison_figure(_runs(10), landscapes.rosenbrock).png()
+        plots.trajectory_plot(_runs(10), landscapes.rosenbrock)
+    assert plt.get_fignums() == before
+
+
+# ----------------------------------------------------------------- widgets
+
+def _explorer(**kwargs):
+    return Explorer("Rosenbrock", ["SGD", "Momentum", "Adam"], available=["Nesterov"],
+                    lr=1e-3, steps=80, **kwargs)
+
+
+def test_slider_change_updates_the_same_artists_with_new_data():
+    explorer = _explorer()
+    figure = explorer.figure
+    line = figure.map.paths["Momentum"]["line"]
+    loss_line = figure.loss.curves["Momentum"]["line"]
+    contours = figure.map.contours.filled
+    old_x, old_png = line.get_xdata().copy(), explorer.png()
+
+    explorer.controls["lr"].value = 3e-3  # as a reader's slider would
+
+    assert explorer.figure is figure and figure.map.paths["Momentum"]["line"] is line
+    assert figure.loss.curves["Momentum"]["line"] is loss_line
+    assert figure.map.contours.filled is contours  # contours untouched by a slider
+    assert not np.array_equal(line.get_xdata(), old_x)
+    expected = trajectory.run(optim.Momentum(lr=3e-3, momentum=0.9), landscapes.rosenbrock,
+                              steps=80)
+    assert np.allclose(line.get_xdata(), expected.positions[:, 0])
+    assert explorer.png() != old_png
+
+    explorer.controls["steps"].value = 120
+    assert len(line.get_xdata()) == 121 and figure.map.paths["Momentum"]["line"] is line
+
+
+def test_start_sliders_move_the_start_and_landscape_change_redraws_contours():
+    explorer = _explorer()
+    explorer.controls["x0"].value = 0.5
+    assert explorer.figure.map.paths["SGD"]["start"].get_xdata()[0] == 0.5
+    contours = explorer.figure.map.contours.filled
+    explorer.controls["landscape"].value = "Himmelblau"
+    assert explorer.figure.map.contours.filled is not contours
+    assert explorer.figure.map.ax.get_title(loc="left") == "Himmelblau"
+    assert (explorer.controls["x0"].min, explorer.controls["x0"].max) == \
+        landscapes.himmelblau.bounds[0]
+    assert explorer.controls["x0"].value == landscapes.himmelblau.start[0]
+
+
+def test_checkboxes_show_and_hide_runs_and_colours_follow_the_book():
+    explorer = _explorer()
+    explorer.checkboxes["Nesterov"].value = True
+    explorer.checkboxes["SGD"].value = False
+    paths = explorer.figure.map.paths
+    assert paths["Nesterov"]["line"].get_visible() and not paths["SGD"]["line"].get_visible()
+    for label, artists in paths.items():
+        assert artists["line"].get_color() == plots.COLORS[label]
+        assert explorer.figure.loss.curves[label]["line"].get_color() == plots.COLORS[label]
+
+
+def test_diverging_setting_is_shown_as_diverged_without_exceptions_or_warnings():
+    explorer = _explorer()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explorer.controls["lr"].value = 1.0
+    texts = [t.get_text() for t in explorer.figure.loss.ax.get_legend().get_texts()]
+    assert any(t.startswith("SGD (diverged at step") for t in texts)
+    assert len(explorer.figure.map.paths["SGD"]["cross"].get_xdata()) == 1
+
+
+def test_static_fallback_is_a_png_of_the_figure_next_to_the_widget_view():
+    bundle = explore("Himmelblau", ["Adam"], lr=0.05)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    png = base64.b64decode(bundle["image/png"])
+    assert png.startswith(b"\x89PNG") and _decode(png).shape == (320, 700, 3)
+
+
+def test_frames_render_each_value_and_restore_the_slider():
+    explorer = _explorer()
+    before = explorer.values
+    frames = explorer.frames("lr", [1e-4, 1e-3, 1e-2])
+    assert len(frames) == 3 and len(set(frames)) == 3
+    assert frames[1] == explorer.png()  # lr=1e-3 is where it was: the same picture
+    assert explorer.values == before
+    with pytest.raises(ValueError, match="outside"):
+        explorer.frames("lr", [100.0])
+    assert explorer.values == before
+
+
+def test_every_factory_builds_the_optimizer_it_is_named_after():
+    for name, factory in FACTORIES.items():
+        assert factory(1e-2, 0.8).name == name
+
+
+def test_unknown_names_are_refused_with_the_choices():
+    with pytest.raises(ValueError, match="Momentum"):
+        Explorer("Rosenbrock", ["Adamm"])
+    with pytest.raises(ValueError, match="Himmelblau"):
+        Explorer("Himmelbau")
