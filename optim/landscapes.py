@@ -59,6 +59,12 @@ class Landscape:
     dim: ClassVar[int] = 2
     time_dependent: ClassVar[bool] = False
 
+    def __post_init__(self):
+        # Landscapes are shared by every chapter: their arrays are read-only copies.
+        object.__setattr__(self, "minima", _readonly(self.minima).reshape(-1, self.dim))
+        object.__setattr__(self, "start", _readonly(self.start))
+        object.__setattr__(self, "bounds", tuple(map(tuple, self.bounds)))
+
     def restarted(self) -> Landscape:
         """This landscape with its random stream (if any) back at its seed.
 
@@ -72,15 +78,16 @@ class Landscape:
         return f"<{type(self).__name__} {self.name!r}>"
 
 
+def _readonly(values) -> np.ndarray:
+    array = np.array(values, dtype=float)  # a copy
+    array.flags.writeable = False
+    return array
+
+
 def _xy(xy):
     """Split ``(..., 2)`` points into their x and y coordinates (as float arrays)."""
     xy = np.asarray(xy, dtype=float)
     return xy[..., 0], xy[..., 1]
-
-
-def _landscape(name, f, grad, minima, bounds, start, **kwargs) -> Landscape:
-    return Landscape(name, f, grad, np.array(minima, dtype=float).reshape(-1, 2),
-                     tuple(map(tuple, bounds)), np.array(start, dtype=float), **kwargs)
 
 
 # --- Rosenbrock (1960): a curved, flat-bottomed valley. f = (a − x)² + b (y − x²)², a = 1, b = 100.
@@ -96,8 +103,8 @@ def _rosenbrock_grad(xy, a=1.0, b=100.0):
     return np.stack([-2 * (a - x) - 4 * b * x * valley, 2 * b * valley], axis=-1)
 
 
-rosenbrock = _landscape("Rosenbrock", _rosenbrock_f, _rosenbrock_grad, minima=[[1.0, 1.0]],
-                        bounds=((-2.0, 2.0), (-1.0, 3.0)), start=(-1.2, 1.0), log_contours=True)
+rosenbrock = Landscape("Rosenbrock", _rosenbrock_f, _rosenbrock_grad, minima=[[1.0, 1.0]],
+                       bounds=((-2.0, 2.0), (-1.0, 3.0)), start=(-1.2, 1.0), log_contours=True)
 
 
 # --- Beale: f = Σᵢ (cᵢ − x + x yⁱ)², i = 1, 2, 3, c = (1.5, 2.25, 2.625); sharp ridges, flat plateaus.
@@ -120,8 +127,8 @@ def _beale_grad(xy):
     return np.stack([dx, dy], axis=-1)
 
 
-beale = _landscape("Beale", _beale_f, _beale_grad, minima=[[3.0, 0.5]],
-                   bounds=((-4.5, 4.5), (-4.5, 4.5)), start=(1.0, 1.5), log_contours=True)
+beale = Landscape("Beale", _beale_f, _beale_grad, minima=[[3.0, 0.5]],
+                  bounds=((-4.5, 4.5), (-4.5, 4.5)), start=(1.0, 1.5), log_contours=True)
 
 
 # --- Himmelblau (1972): f = (x² + y − 11)² + (x + y² − 7)², four global minima of loss 0.
@@ -139,7 +146,7 @@ def _himmelblau_grad(xy):
 
 # (3, 2) is exact; the other three are roots of a quartic, polished by Newton's method in float64
 # (their gradient is below 2e-14).
-himmelblau = _landscape(
+himmelblau = Landscape(
     "Himmelblau", _himmelblau_f, _himmelblau_grad,
     minima=[[3.0, 2.0],
             [-2.805118086952745, 3.131312518250573],
@@ -161,8 +168,8 @@ def _booth_grad(xy):
     return np.stack([2 * r1 + 4 * r2, 4 * r1 + 2 * r2], axis=-1)
 
 
-booth = _landscape("Booth", _booth_f, _booth_grad, minima=[[1.0, 3.0]],
-                   bounds=((-10.0, 10.0), (-10.0, 10.0)), start=(-8.0, -6.0))
+booth = Landscape("Booth", _booth_f, _booth_grad, minima=[[1.0, 3.0]],
+                  bounds=((-10.0, 10.0), (-10.0, 10.0)), start=(-8.0, -6.0))
 
 
 # --- The saddle x² − y²: a minimum along x, a maximum along y, unbounded below.
@@ -177,9 +184,10 @@ def _saddle_grad(xy):
     return np.stack([2 * x, -2 * y], axis=-1)
 
 
-# The start lies almost on the ridge y = 0, where the gradient barely pushes off the saddle point.
-saddle = _landscape("Saddle", _saddle_f, _saddle_grad, minima=np.empty((0, 2)),
-                    bounds=((-2.0, 2.0), (-2.0, 2.0)), start=(-1.5, 1e-3), min_value=np.nan)
+# The start lies just off the x axis, the saddle's attracting direction: gradient descent first slides
+# towards the saddle point, and escapes along y only as the tiny offset grows.
+saddle = Landscape("Saddle", _saddle_f, _saddle_grad, minima=np.empty((0, 2)),
+                   bounds=((-2.0, 2.0), (-2.0, 2.0)), start=(-1.5, 1e-3), min_value=np.nan)
 
 
 # --- Rastrigin (2-D, A = 10): f = 2A + Σ (xᵢ² − A cos 2πxᵢ), a bowl covered in local minima.
@@ -197,8 +205,8 @@ def _rastrigin_grad(xy):
     return 2 * xy + 2 * np.pi * _RASTRIGIN_A * np.sin(2 * np.pi * xy)
 
 
-rastrigin = _landscape("Rastrigin", _rastrigin_f, _rastrigin_grad, minima=[[0.0, 0.0]],
-                       bounds=((-5.12, 5.12), (-5.12, 5.12)), start=(-4.5, 4.0))
+rastrigin = Landscape("Rastrigin", _rastrigin_f, _rastrigin_grad, minima=[[0.0, 0.0]],
+                      bounds=((-5.12, 5.12), (-5.12, 5.12)), start=(-4.5, 4.0))
 
 
 # --- The ill-conditioned quadratic, the model problem of every convergence-rate argument.
@@ -328,7 +336,7 @@ class OnlineProblem:
     high: float = 1010.0
     low: float = -10.0
     bounds: tuple = ((-1.0, 1.0),)
-    start: np.ndarray = field(default_factory=lambda: np.array([0.0]))
+    start: np.ndarray = field(default_factory=lambda: _readonly([0.0]))
 
     dim: ClassVar[int] = 1
     time_dependent: ClassVar[bool] = True

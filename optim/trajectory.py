@@ -38,7 +38,7 @@ __all__ = ["Trajectory", "run", "run_many", "DIVERGENCE_FACTOR"]
 DIVERGENCE_FACTOR = 1e6
 
 
-@dataclass
+@dataclass(eq=False)  # arrays have no single truth value: compare fields with NumPy
 class Trajectory:
     """Where an optimizer went: one or a batch of runs of ``steps`` steps.
 
