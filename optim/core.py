@@ -56,6 +56,8 @@ class State:
         return {k: v for k, v in self.__dict__.items() if k != "_kind"}
 
     def __getattr__(self, name):  # only called for missing attributes
+        if name.startswith("_"):  # copy/pickle probe before __dict__ is filled
+            raise AttributeError(name)
         raise AttributeError(f"{self._kind} has no field {name!r}; it has {list(self.fields())}")
 
     def __eq__(self, other):
@@ -112,6 +114,11 @@ class PureOps:
     @staticmethod
     def add(a, b, alpha=1.0):
         """a + α b."""
+        return a + alpha * b
+
+    @staticmethod
+    def plus(a, b, alpha=1.0):
+        """a + α b into a new array, even in the torch face (for the gradient, which is not ours)."""
         return a + alpha * b
 
     @staticmethod
@@ -321,5 +328,5 @@ def gradient(p, g, h, x):
         if getattr(h, "decoupled_weight_decay", False):
             p = x.mul(p, 1 - h.lr * h.weight_decay)
         else:
-            g = g + h.weight_decay * p
+            g = x.plus(g, p, h.weight_decay)
     return p, g

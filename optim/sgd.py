@@ -23,7 +23,7 @@ def sgd_update(p, g, s, h, x):
             s.m = x.clone(g)
         else:
             s.m = x.add(x.mul(s.m, h.momentum), g, alpha=1 - h.dampening)
-        g = g + h.momentum * s.m if h.nesterov else s.m
+        g = x.plus(g, s.m, h.momentum) if h.nesterov else s.m
     return x.add(p, g, alpha=-h.lr)
 
 

@@ -46,6 +46,10 @@ class InPlaceOps:
         return a.add_(b, alpha=alpha)
 
     @staticmethod
+    def plus(a, b, alpha=1.0):
+        return a.add(b, alpha=alpha)
+
+    @staticmethod
     def addcmul(a, b, c, value=1.0):
         return a.addcmul_(b, c, value=value)
 
