@@ -11,7 +11,10 @@ The torch face (``import optim.torch``) is a drop-in for ``torch.optim`` built o
 the same rules. One module per chapter: ``optim/sgd.py`` (SGD, Momentum,
 Nesterov), ``adagrad.py``, ``adadelta.py``, ``rmsprop.py``, ``adam.py`` (Adam,
 AdamW), ``nadam.py``, ``lookahead.py``, ``radam.py``, ``ranger.py``,
-``lazyadam.py``; the machinery they share is in ``core.py``.
+``lazyadam.py``; the machinery they share is in ``core.py``. Around them:
+``landscapes.py`` (test functions), ``trajectory.py`` (the run engine),
+``plots.py`` and ``widgets.py`` (figures and explorers), ``exercises/`` (checks),
+``show.py`` (the package's source, shown in chapters).
 """
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -24,6 +27,7 @@ from .radam import RAdam
 from .ranger import Ranger
 from .rmsprop import RMSprop
 from .sgd import SGD, Momentum, Nesterov
+from . import landscapes, trajectory  # noqa: E402  (NumPy only; plots, widgets, exercises load on demand)
 
 #: every optimizer of the book, in the order the book tells their story
 OPTIMIZERS = (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam, NAdam, AdamW,
