@@ -9,13 +9,16 @@ For every exercise in `optim.exercises.EXERCISES`:
 * generic broken code (raises, returns None, wrong shape/dtype/count, NaN, mutates
   its inputs, loops forever) gets its own clear message and never raises out of the check.
 
-A chapter that registers a new exercise adds a row to SOLUTIONS and HAND_COMPUTED.
+A chapter that registers new exercises adds `tests/answers/CHAPTER.py` with their rows of
+SOLUTIONS and HAND_COMPUTED.
 """
 
+import importlib.util
 import signal
 import threading
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,70 +32,23 @@ MISTAKE_IDS = [f"{name}:{mistake.name}" for name, mistake in MISTAKES]
 QUICK = 0.3  # seconds: the time limit for the many endless-loop rows
 
 
-# --- independent correct solutions, written the way a reader might ------------------
+# --- independent correct solutions and hand-computed numbers, one file per chapter -----
+# tests/answers/CHAPTER.py defines SOLUTIONS (name -> a correct solution written the way a
+# reader might, with a different order of operations) and HAND_COMPUTED (name ->
+# [(arguments, returned values)] worked out by hand), so chapters can be added in parallel.
 
-def _sgd_step(w, g, lr):
-    return w + (-lr) * g
-
-
-def _sgd_weight_decay_step(w, g, lr, weight_decay):
-    return (1 - lr * weight_decay) * w - lr * g
-
-
-def _minibatch_gradient(w, X, y, batch_idx):
-    total = np.zeros_like(w)
-    for i in batch_idx:
-        total = total + (np.dot(X[i], w) - y[i]) * X[i]
-    return total / len(batch_idx)
-
-
-def _framework_step(w, g, m, V, alpha, beta1, beta2, eps):
-    m = m + (1 - beta1) * (g - m)
-    V = beta2 * V + (1 - beta2) * g * g
-    return w - alpha * m / (V**0.5 + eps), m, V
+def _load_answers():
+    solutions, hand_computed = {}, {}
+    for path in sorted((Path(__file__).parent / "answers").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"answers_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        solutions.update(module.SOLUTIONS)
+        hand_computed.update(module.HAND_COMPUTED)
+    return solutions, hand_computed
 
 
-def _momentum_step(w, g, v, lr, beta):
-    v = g + beta * v
-    return w - v * lr, v
-
-
-def _adam_step(w, g, m, v, t, lr, beta1, beta2, eps):
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * np.square(g)
-    m_hat = m / (1 - beta1**t)
-    v_hat = v / (1 - beta2**t)
-    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
-
-
-SOLUTIONS = {
-    "sgd_step": _sgd_step,
-    "sgd_weight_decay_step": _sgd_weight_decay_step,
-    "minibatch_gradient": _minibatch_gradient,
-    "framework_step": _framework_step,
-    "momentum_step": _momentum_step,
-    "adam_step": _adam_step,
-}
-
-# (arguments, the returned values), worked out by hand
-HAND_COMPUTED = {
-    "sgd_step": [((1.0, 2.0, 0.1), (0.8,))],
-    # g + λw = 2 + 0.5·1 = 2.5; w = 1 − 0.1·2.5
-    "sgd_weight_decay_step": [((1.0, 2.0, 0.1, 0.5), (0.75,))],
-    # rows 0 and 2: residuals 1 − 1 = 0 and 5 − 1 = 4; (0·[1, 2] + 4·[5, 6]) / 2
-    "minibatch_gradient": [((np.array([1.0, 0.0]), np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]),
-                             np.array([1.0, 1.0, 1.0]), np.array([0, 2])), ([10.0, 12.0],))],
-    # m = 0.5·2 = 1, V = 0.25·4 = 1, w = 1 − 0.1·1/1
-    "framework_step": [((1.0, 2.0, 0.0, 0.0, 0.1, 0.5, 0.75, 0.0), (0.9, 1.0, 1.0))],
-    # v = 0.5·1 + 2 = 2.5, w = 1 − 0.1·2.5
-    "momentum_step": [((1.0, 2.0, 1.0, 0.1, 0.5), (0.75, 2.5))],
-    "adam_step": [
-        # t = 1: m = 0.2, v = 0.004; m̂ = 2, v̂ = 4; w = 1 − 0.1·2/2
-        ((1.0, 2.0, 0.0, 0.0, 1, 0.1, 0.9, 0.999, 0.0), (0.9, 0.2, 0.004)),
-        # t = 2: m = 0.38, v = 0.007996; m̂ = 0.38/0.19 = 2, v̂ = 0.007996/0.001999 = 4
-        ((1.0, 2.0, 0.2, 0.004, 2, 0.1, 0.9, 0.999, 0.0), (0.9, 0.38, 0.007996)),
-    ],
-}
+SOLUTIONS, HAND_COMPUTED = _load_answers()
 
 
 def test_every_exercise_has_a_solution_and_hand_computed_numbers_here():
@@ -349,7 +305,7 @@ def test_the_html_report_escapes_what_the_reader_wrote():
 
 
 def test_a_result_is_truthy_only_when_everything_passed():
-    assert bool(check("sgd_step", _sgd_step)) is True
+    assert bool(check("sgd_step", SOLUTIONS["sgd_step"])) is True
     assert bool(check("sgd_step", raises("sgd_step"))) is False
 
 
@@ -365,7 +321,7 @@ def test_each_exercise_shows_its_task_and_a_starter_that_has_its_signature(name)
 
 def test_an_unknown_exercise_names_the_known_ones():
     with pytest.raises(KeyError, match="sgd_step"):
-        check("sgd_stepp", _sgd_step)
+        check("sgd_stepp", SOLUTIONS["sgd_step"])
 
 
 def test_inside_a_jupyter_kernel_an_endless_loop_is_stopped_and_the_report_is_html():
@@ -389,3 +345,11 @@ def test_an_in_place_change_of_another_input_is_not_named_as_the_catalogued_one(
     result = check("sgd_step", sgd_step)
     assert result.kind == "mutated" and result.mutated == ("g",)
     assert result.mistake is None
+
+
+def test_every_exercise_module_is_a_chapter_of_the_book():
+    """A module in optim/exercises/ that is not in CHAPTERS would never be imported."""
+    package = Path(exercises.__file__).parent
+    machinery = {"__init__", "core", "report", "sandbox", "cases"}
+    modules = {p.stem for p in package.glob("*.py")} - machinery
+    assert modules <= set(exercises.CHAPTERS), f"not in CHAPTERS: {modules - set(exercises.CHAPTERS)}"

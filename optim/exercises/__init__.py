@@ -9,12 +9,20 @@ In a chapter, the reader writes a function and checks it::
     exercises.check("sgd_step", sgd_step)      # or exercises.check_sgd_step(sgd_step)
 
 `exercises.show("sgd_step")` shows the task and starter code; `EXERCISES` maps every
-name to its `Exercise`. A chapter adds its own exercises in a module here (see
-`sgd.py`) and one import below.
+name to its `Exercise`. A chapter adds its own exercises in a module here named as the
+chapter (see `sgd.py`); it is found by name from CHAPTERS, in the order of the book.
 """
+import importlib
+import importlib.util
 
-# Each module registers its exercises; imported in the order of the book, which `EXERCISES` keeps.
-from . import framework, sgd, momentum, adam  # noqa: I001
+#: the chapters of the book, in order; `optim/exercises/CHAPTER.py` registers that chapter's exercises
+CHAPTERS = ("framework", "sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop",
+            "adam", "nadam", "adamw", "lookahead", "radam", "ranger", "lazyadam",
+            "schedules", "finetuning")
+for _chapter in CHAPTERS:  # importing a module registers its exercises, so EXERCISES keeps book order
+    if importlib.util.find_spec(f"{__name__}.{_chapter}") is not None:
+        importlib.import_module(f"{__name__}.{_chapter}")
+
 from .core import EXERCISES, Case, Exercise, Mistake, check, register, show
 from .report import CheckResult
 from .sandbox import DEFAULT_TIME_LIMIT, TimeLimitExceeded
@@ -32,5 +40,5 @@ def _checker(name: str):
 # check_sgd_step, check_adam_step, ...: one per exercise, for tab completion
 globals().update({f"check_{name}": _checker(name) for name in EXERCISES})
 
-__all__ = ["EXERCISES", "Case", "CheckResult", "Exercise", "Mistake", "check", "register", "show",
+__all__ = ["CHAPTERS", "EXERCISES", "Case", "CheckResult", "Exercise", "Mistake", "check", "register", "show",
            "DEFAULT_TIME_LIMIT", "TimeLimitExceeded"] + [f"check_{name}" for name in EXERCISES]
