@@ -28,14 +28,28 @@ shows the PNG. In the built book set, in ``_config.yml``::
       config:
         nb_mime_priority_overrides: [["html", "application/vnd.jupyter.widget-view+json", null]]
 
-so that MyST-NB picks the PNG rather than a widget that needs a kernel (or the
-ipywidgets HTML manager from a CDN). Without it, pages show the widget
-snapshot stored at execution time, which needs network access.
+so that MyST-NB picks the player (``text/html``) rather than a widget that needs a
+kernel (or the ipywidgets HTML manager from a CDN). Without it, pages show the
+widget snapshot stored at execution time, which needs network access.
 
-*Kernel-free sliders later.* ``Explorer.frames(name, values)`` sets one control
-to each value in turn and returns the PNG frames, through exactly the code path
-of a live slider; a static page can flip through them (e.g. an HTML slider or
-matplotlib's ``to_jshtml``-style player) with no kernel.
+*Playable without a kernel.* A chapter's cell shows one object to every reader.
+``Explorer`` displays as a MIME bundle with three faces of the same figure:
+
+- ``application/vnd.jupyter.widget-view+json``: the full explorer, for a live
+  kernel (JupyterLab, Notebook, VS Code, Binder, Colab prefer it);
+- ``text/html``: a *player*, for the rendered book: the figure precomputed at a
+  few values of one control (``play="lr"`` by default) and an ``<input
+  type=range>`` that swaps them, in ~20 lines of inline JavaScript with the
+  frames embedded as WebP; no kernel, no external script, no network;
+- ``image/png``: the figure as it stands, for anything that runs no script.
+
+The player's frames come from ``Explorer.frames``, which sets the control to each
+value in turn *through the live slider path* (``set`` -> ``redraw`` ->
+``Comparison.frame``), so a static page shows exactly what a live slider would.
+There is no "am I being built?" test: the book's ``_config.yml`` drops the widget
+view for the html builder (``nb_mime_priority_overrides``), so Sphinx picks the
+player, while Jupyter frontends pick the widget. A player stays within
+``PLAYER_BUDGET_BYTES`` (checked when it is made) so pages stay light.
 
 The sliders: learning rate (log scale), β (the momentum of Momentum/Nesterov,
 β₁ of the Adam family; the other optimizers have no such parameter and ignore
@@ -46,10 +60,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import html
+import io
+import json
 from collections.abc import Callable, Iterable, Mapping
 
 import ipywidgets as W
 import numpy as np
+from PIL import Image
 
 import optim
 from optim import landscapes as landscapes_module
@@ -111,13 +129,22 @@ class Explorer:
     label -> ``factory(lr, beta)``); ``available`` adds unticked checkboxes.
     The starting point defaults to the landscape's ``start``.
 
+    ``play`` names the control that the kernel-free player of a static page sweeps
+    (``"lr"`` by default, ``None`` for no player) and ``play_values`` its values
+    (default: ``default_play_values``).
+
     ``ui`` is the widget; ``figure`` the ``optim.plots.Comparison`` it shows.
     """
 
     def __init__(self, landscape="Rosenbrock", optimizers=("SGD", "Momentum", "Adam"),
                  available=None, *, lr: float = 1e-2, beta: float = 0.9, steps: int = 100,
-                 x0: float | None = None, y0: float | None = None):
+                 x0: float | None = None, y0: float | None = None,
+                 play: str | None = "lr", play_values: Iterable | None = None):
         self.landscapes, name = _landscape_options(landscape)
+        if play is not None and play not in PARAMETERS:
+            raise ValueError(f"play={play!r} is not a control; choose from {PARAMETERS} or None")
+        self.play, self.play_values = play, None if play_values is None else list(play_values)
+        self._player = None  # (state key, Player): a redisplay of an unchanged explorer is free
         ticked = _factories(optimizers)
         self.factories = {**_factories(available or ()), **ticked}
         self._holding = False
@@ -289,20 +316,218 @@ class Explorer:
         finally:
             self.set(**restore)
 
+    def player(self, name: str | None = None, values: Iterable | None = None) -> "Player":
+        """A kernel-free player of this figure over control ``name`` (default: ``play``).
+
+        The frames go through ``frames``, the live redraw path; ``values`` defaults to
+        ``play_values`` or to ``default_play_values``. The other controls keep their
+        current values, so the player starts where the widget stands.
+        """
+        name = name or self.play or "lr"
+        if values is None:
+            values = self.play_values if name == self.play and self.play_values else None
+        current = self.values[name]
+        values = default_play_values(name, current, self.controls[name]) if values is None \
+            else list(values)
+        if not values:
+            raise ValueError(f"a player of {name!r} needs at least one value")
+        key = (name, tuple(values), tuple(sorted(self.values.items())),
+               tuple(label for label, box in self.checkboxes.items() if box.value))
+        if self._player is None or self._player[0] != key:
+            start = min(range(len(values)), key=lambda i: _distance(name, values[i], current))
+            label = self.controls[name].description if name != "landscape" else "landscape"
+            what = ", ".join(self.optimizers()) or "no optimizer"
+            self._player = (key, Player(self.frames(name, values), values, label,
+                                        [_format(name, v) for v in values], start,
+                                        alt=f"Trajectories and losses of {what} on "
+                                            f"{self.landscape.name}"))
+        return self._player[1]
+
     def _repr_mimebundle_(self, **kwargs):
-        """The widget for a live frontend, the current figure as PNG for everything else."""
+        """The widget for a live frontend, the player for a rendered page, a PNG for the rest."""
         bundle = self.ui._repr_mimebundle_(**kwargs) or {}
         bundle["image/png"] = base64.b64encode(self.png()).decode("ascii")
+        if self.play is not None:
+            bundle["text/html"] = self.player().html()
+        bundle["text/plain"] = repr(self)
         return bundle
 
     def __repr__(self):
         return f"<Explorer of {list(self.optimizers())} on {self.landscape.name}>"
 
 
-def explore(landscape="Rosenbrock", optimizers=("SGD", "Momentum", "Adam"), **initial) -> Explorer:
+def explore(landscape="Rosenbrock", optimizers=("SGD", "Momentum", "Adam"), *,
+            play: str | None = "lr", play_values: Iterable | None = None,
+            **initial) -> Explorer:
     """A ready explorer; put it last in a cell so it is displayed.
 
+    In a live kernel the cell shows the ipywidgets explorer; in the rendered book it
+    shows a player that sweeps control ``play`` (the learning rate by default; any
+    name of ``PARAMETERS``, e.g. ``"beta"`` for a momentum chapter) over
+    ``play_values`` (default: ``default_play_values``), precomputed at build time.
     ``initial`` takes ``available``, ``lr``, ``beta``, ``steps``, ``x0``, ``y0``
     (see ``Explorer``).
     """
-    return Explorer(landscape, optimizers, **initial)
+    return Explorer(landscape, optimizers, play=play, play_values=play_values, **initial)
+
+
+# ------------------------------------------------------------------ the player
+
+PLAYER_BUDGET_BYTES = 400_000
+"""The most a player may add to a page (its HTML, frames included): 400 kB.
+
+With the book's 700 x 320 figure a WebP frame at quality 80 weighs 15-25 kB (30 kB
+as base64), so a default player (11 frames) is about 250-330 kB, and a page with a
+player and a few figures stays under the 1.5 MB page budget of
+``tests/test_browser.py``. A heavier player is encoded at a lower quality until it
+fits (down to ``WEBP_QUALITIES[-1]``); only then is it refused.
+"""
+
+WEBP_QUALITIES = (80, 70, 60, 50)
+"""WebP qualities tried in turn; at 80 lines and text stay crisp at page width."""
+
+
+def default_play_values(name: str, current, control=None) -> list:
+    """The values a player sweeps when the chapter names none; ``current`` is among them.
+
+    - ``lr``: 11 values a quarter-decade apart, from 1/18 to 18 times ``current``
+      (too timid, about right, diverging), within the slider's range;
+    - ``beta``: 0 (no momentum) to 0.99;
+    - ``steps``: 12 values up to ``current``, so the paths grow as the slider moves;
+    - ``x0``, ``y0``: 11 values across the landscape's bounds;
+    - ``landscape``: every landscape of the book.
+    """
+    if name == "lr":
+        low, high = (10.0 ** control.min, 10.0 ** control.max) if control is not None \
+            else (1e-5, 10.0)
+        values = [float(f"{current * 10 ** (k / 4):.3g}") for k in range(-5, 6)]
+        values = [v for v in values if low <= v <= high]
+    elif name == "beta":
+        values = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99]
+    elif name == "steps":
+        values = sorted({max(1, int(round(current * k / 12))) for k in range(1, 13)})
+    elif name in ("x0", "y0"):
+        low, high = (control.min, control.max) if control is not None else (current, current)
+        values = [float(v) for v in np.linspace(low, high, 11)]
+    elif name == "landscape":
+        return list(landscapes_module.ALL) if current in landscapes_module.ALL \
+            else [current, *landscapes_module.ALL]
+    else:
+        raise ValueError(f"unknown control {name!r}; choose from {PARAMETERS}")
+    if not any(np.isclose(v, current, rtol=1e-9, atol=0) for v in values):
+        values = sorted([*values, current])
+    return values
+
+
+def _distance(name, a, b) -> float:
+    if name == "landscape":
+        return 0.0 if a == b else 1.0
+    if name == "lr":
+        return abs(np.log(a) - np.log(b))
+    return abs(a - b)
+
+
+def _format(name: str, value) -> str:
+    if name == "lr":
+        return f"{value:.2g}"
+    if name == "beta":
+        return f"{value:.3g}"
+    if name == "steps":
+        return str(int(value))
+    if name in ("x0", "y0"):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def webp(png: bytes, quality: int = WEBP_QUALITIES[0]) -> bytes:
+    """A PNG frame re-encoded as WebP (lossy, ``quality``), for pages that must stay light."""
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").save(buffer, format="webp", quality=quality,
+                                                    method=4)
+    return buffer.getvalue()
+
+
+_PLAYER_JS = """(function () {
+  document.querySelectorAll(".optim-player:not([data-ready])").forEach(function (player) {
+    player.setAttribute("data-ready", "");
+    var frames = player.querySelectorAll(".optim-player-frames img"),
+        range = player.querySelector("input[type=range]"), out = player.querySelector("output");
+    range.addEventListener("input", function () {
+      var i = Number(range.value);
+      frames.forEach(function (img, j) { img.hidden = j !== i; });
+      out.textContent = frames[i].dataset.label;
+      range.setAttribute("aria-valuetext", frames[i].dataset.label);
+    });
+  });
+})();"""
+
+_PLAYER_CSS = """.optim-player{max-width:700px;margin:.5em 0}
+.optim-player img{width:100%;height:auto;display:block;border-radius:4px}
+.optim-player img[hidden]{display:none}
+.optim-player label{display:flex;gap:.6em;align-items:center;flex-wrap:wrap;margin:.4em 0;font-size:.9em}
+.optim-player input[type=range]{flex:1 1 14em;min-width:10em;accent-color:var(--pst-color-primary,#0072B2)}
+.optim-player output{font-family:var(--pst-font-family-monospace,monospace);min-width:5em}
+.optim-player-note{font-size:.8em;opacity:.75;margin:0}"""
+
+
+class Player:
+    """A kernel-free slider over precomputed frames: ``html()`` is all a page needs.
+
+    ``Player(frames, values, label, labels, start, alt)``: ``frames`` are PNG bytes
+    (one per value, re-encoded as WebP), ``label`` names the slider, ``labels`` the
+    values as shown, ``start`` the index shown first. Every frame is an ``<img>``
+    with a ``data:`` URI, all but one hidden; the slider's inline script only
+    toggles which one shows. A page that runs no script still shows a figure.
+    """
+
+    def __init__(self, frames: list[bytes], values: list, label: str, labels: list[str],
+                 start: int = 0, alt: str = "Optimizer trajectories",
+                 budget: int = PLAYER_BUDGET_BYTES):
+        if len(frames) != len(values) or len(labels) != len(values):
+            raise ValueError("a player needs one frame and one label per value")
+        self.values, self.label, self.labels, self.start, self.alt = values, label, labels, start, alt
+        for self.quality in WEBP_QUALITIES:
+            self.frames = [webp(frame, self.quality) for frame in frames]
+            self._html = self._render()
+            if self.nbytes <= budget:
+                break
+        else:
+            raise ValueError(f"the player weighs {self.nbytes / 1e3:.0f} kB even at WebP quality "
+                             f"{self.quality}, over its budget of {budget / 1e3:.0f} kB: "
+                             "pass fewer play_values")
+
+    def _render(self) -> str:
+        esc = html.escape
+        width, height = Image.open(io.BytesIO(self.frames[0])).size
+        images = "".join(
+            f'<img src="data:image/webp;base64,{base64.b64encode(frame).decode("ascii")}" '
+            f'width="{width}" height="{height}" data-label="{esc(label)}"'
+            f'{"" if i == self.start else " hidden"} '
+            f'alt="{esc(self.alt)}, {esc(self.label)} = {esc(label)}">'
+            for i, (frame, label) in enumerate(zip(self.frames, self.labels)))
+        shown = esc(self.labels[self.start])
+        return (
+            f'<div class="optim-player"><style>{_PLAYER_CSS}</style>'
+            f'<div class="optim-player-frames">{images}</div>'
+            f'<label><span>{esc(self.label)}</span>'
+            f'<input type="range" min="0" max="{len(self.frames) - 1}" step="1" '
+            f'value="{self.start}" aria-valuetext="{shown}"><output>{shown}</output></label>'
+            f'<p class="optim-player-note">{len(self.frames)} frames computed when the book was '
+            "built; open this page as a notebook (rocket button above) for every slider.</p>"
+            f"<script>{_PLAYER_JS}</script></div>"
+        )
+
+    def html(self) -> str:
+        return self._html
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+    @property
+    def nbytes(self) -> int:
+        """What the player adds to a page, in bytes of HTML."""
+        return len(self._html.encode())
+
+    def __repr__(self):
+        return (f"<Player of {self.label} over {len(self.frames)} frames, "
+                f"{self.nbytes / 1e3:.0f} kB (WebP quality {self.quality})>")

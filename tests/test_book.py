@@ -16,10 +16,7 @@ is listed there.
 """
 from __future__ import annotations
 
-import fcntl
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -129,33 +126,8 @@ def test_chapter_runs_top_to_bottom(md):
 
 # ---------------------------------------------------------------- the build
 
-def jupyter_book_build(*extra: str) -> subprocess.CompletedProcess:
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    return subprocess.run(
-        [jupyter_book, "build", ".", "-W", "-n", "--keep-going", *extra],
-        cwd=ROOT, capture_output=True, text=True,
-    )
-
-
-@pytest.fixture(scope="module")
-def builds():
-    """Build the book as the README does, then again with `--all`.
-
-    The second build re-reads every page with its outputs taken from the execution
-    cache: the path a reader's rebuild takes after a prose edit, and the one where
-    myst-nb loses the outputs of the downloadable notebook (chapters/_ext).
-    Both go to `_build`, so the cache is shared with the README's build command; the
-    lock keeps two test runs in one checkout from building over each other.
-    """
-    (ROOT / "_build").mkdir(exist_ok=True)
-    with open(ROOT / "_build" / ".build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return {"build": jupyter_book_build(), "rebuild from cache": jupyter_book_build("--all")}
-
-
-@pytest.fixture(scope="module")
-def build(builds):
-    return builds["rebuild from cache"]
+# The `builds` and `build` fixtures live in tests/conftest.py: the browser tests
+# (tests/test_browser.py) read the same build, made once per test session.
 
 
 @pytest.mark.parametrize("kind", ["build", "rebuild from cache"])

@@ -3,6 +3,7 @@
 import base64
 import io
 import itertools
+import re
 import warnings
 
 import matplotlib
@@ -15,7 +16,7 @@ from matplotlib.colors import to_rgb  # noqa: E402
 from PIL import Image  # noqa: E402
 
 import optim  # noqa: E402
-from optim import landscapes, plots, trajectory  # noqa: E402
+from optim import landscapes, plots, trajectory, widgets  # noqa: E402
 from optim.widgets import FACTORIES, Explorer, explore  # noqa: E402
 
 BOOK_NAMES = ["SGD", "Momentum", "Nesterov", "Adagrad", "Adadelta", "RMSprop", "Adam", "NAdam",
@@ -276,3 +277,71 @@ def test_unknown_names_are_refused_with_the_choices():
         Explorer("Rosenbrock", ["Adamm"])
     with pytest.raises(ValueError, match="Himmelblau"):
         Explorer("Himmelbau")
+
+
+# ------------------------------------------------------------ the kernel-free player
+
+def test_one_cell_shows_the_widget_live_and_the_player_on_a_static_page():
+    bundle = _explorer()._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # Jupyter picks this
+    html = bundle["text/html"]  # the book drops the widget view, so Sphinx picks this
+    assert html.startswith('<div class="optim-player">') and 'type="range"' in html
+    assert "image/png" in bundle and bundle["text/plain"].startswith("<Explorer")
+    assert "text/html" not in explore("Himmelblau", ["Adam"], play=None)._repr_mimebundle_()
+
+
+def test_player_frames_come_from_the_live_redraw_path():
+    explorer = _explorer()
+    before, shown = explorer.values, explorer.png()
+    player = explorer.player("lr", [1e-4, 1e-3, 1e-2])
+    assert explorer.values == before and explorer.png() == shown  # the widget is untouched
+    assert player.labels == ["0.0001", "0.001", "0.01"] and player.start == 1
+    assert len(player.frames) == 3 and len(set(player.frames)) == 3
+    # The frame the page shows first is the widget's own picture, re-encoded.
+    assert player.frames[1] == widgets.webp(shown, player.quality)
+    decoded = Image.open(io.BytesIO(player.frames[0]))
+    assert decoded.format == "WEBP" and decoded.size == (700, 320)
+    assert explorer.player("lr", [1e-4, 1e-3, 1e-2]) is player  # a redisplay is free
+
+
+def test_player_page_is_self_contained_and_within_budget():
+    player = _explorer().player()
+    html = player.html()
+    assert player.nbytes <= widgets.PLAYER_BUDGET_BYTES
+    assert not re.findall(r'(?:src|href)="(?!data:image/webp;base64,)', html)  # nothing to fetch
+    text = re.sub(r"data:image/webp;base64,[A-Za-z0-9+/=]+", "", html)
+    assert "<script src" not in text and "http" not in text and "@import" not in text
+    assert html.count("<img ") == len(player.frames) == 11
+    assert html.count(" hidden ") == len(player.frames) - 1  # one frame shows, even without JS
+    assert re.search(r'min="0" max="10" step="1" value="5"', html)
+
+
+def test_a_heavy_player_lowers_its_quality_then_refuses_with_advice():
+    explorer = _explorer()
+    frames = explorer.frames("lr", [1e-3, 2e-3])
+    best = widgets.Player(frames, [1e-3, 2e-3], "α", ["a", "b"])
+    squeezed = widgets.Player(frames, [1e-3, 2e-3], "α", ["a", "b"], budget=best.nbytes - 1)
+    assert squeezed.quality < best.quality and squeezed.nbytes < best.nbytes
+    with pytest.raises(ValueError, match="fewer play_values"):
+        widgets.Player(frames, [1e-3, 2e-3], "α", ["a", "b"], budget=1000)
+
+
+@pytest.mark.parametrize("name, current", [("lr", 1e-3), ("lr", 3e-5), ("beta", 0.85),
+                                           ("steps", 80), ("x0", -1.2), ("landscape", "Rosenbrock")])
+def test_default_play_values_include_the_current_value_and_fit_the_slider(name, current):
+    explorer = _explorer()
+    control = explorer.controls[name]
+    values = widgets.default_play_values(name, current, control)
+    assert current in values and 5 <= len(values) <= 13
+    if name == "lr":
+        assert all(1e-5 <= v <= 10 for v in values) and values == sorted(values)
+    elif name != "landscape":
+        assert all(control.min <= v <= control.max for v in values)
+
+
+def test_explore_plays_the_control_a_chapter_names():
+    explorer = explore("Rosenbrock", ["Momentum"], lr=1e-3, beta=0.9, steps=60, play="beta")
+    player = explorer.player()
+    assert player.label.startswith("β") and player.labels[player.start] == "0.9"
+    with pytest.raises(ValueError, match="play='momentum'"):
+        explore("Rosenbrock", ["Momentum"], play="momentum")
