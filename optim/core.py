@@ -49,8 +49,10 @@ class State:
         self.__dict__.update(fields)
 
     def copy(self) -> "State":
-        # A shallow copy is enough: the NumPy ops never write into an array.
-        return State(self._kind, **self.fields())
+        # A shallow copy is enough: the NumPy ops never write into an array they were given.
+        new = object.__new__(State)
+        new.__dict__.update(self.__dict__)
+        return new
 
     def fields(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_kind"}
@@ -95,21 +97,39 @@ class SparseRows:
         return f"SparseRows(indices={self.indices!r}, values=<{self.values.shape}>)"
 
 
+def _ndim(v) -> int:
+    """np.ndim, without its cost for the numbers and arrays a rule sees (it runs per op)."""
+    return v.ndim if type(v) is np.ndarray else (0 if type(v) in (float, int) else np.ndim(v))
+
+
 # ---------------------------------------------------------------- ops (NumPy face)
 class PureOps:
     """Array operations for the NumPy face: every op returns a new array."""
 
     name = "numpy"
 
+    # Each op computes into one fresh array, updated in place (``out *= w``) rather than making
+    # a temporary per operator: the same numbers, a third of the memory traffic. Only a scalar
+    # weight can be applied in place; an array (a sweep) may broadcast to a larger shape.
     @staticmethod
     def lerp(a, b, w):
         """a + w (b - a): an exponential moving average when w = 1 - β."""
-        return a + w * (b - a)
+        if _ndim(w) or _ndim(a) < _ndim(b) or _ndim(b) == 0:
+            return a + w * (b - a)
+        out = np.subtract(b, a)
+        out *= w
+        out += a
+        return out
 
     @staticmethod
     def ema_sq(a, g, beta):
         """β a + (1 - β) g², the moving average of squared gradients."""
-        return a * beta + (1 - beta) * (g * g)
+        if _ndim(beta) or _ndim(g) == 0:
+            return a * beta + (1 - beta) * (g * g)
+        out = np.multiply(g, g)
+        out *= 1 - beta
+        out += a * beta
+        return out
 
     @staticmethod
     def add(a, b, alpha=1.0):
@@ -129,7 +149,12 @@ class PureOps:
     @staticmethod
     def addcdiv(a, b, c, value=1.0):
         """a + value · b / c."""
-        return a + value * (b / c)
+        if _ndim(value) or _ndim(b) == 0 and _ndim(c) == 0:
+            return a + value * (b / c)
+        out = np.divide(b, c)
+        out *= value
+        out += a
+        return out
 
     @staticmethod
     def mul(a, b):
@@ -282,7 +307,8 @@ class Optimizer:
     def step(self, params, grads, state: State):
         """One step: returns ``(new_params, new_state)``; the inputs are not touched."""
         s = state.copy()
-        new = type(self).update(np.asarray(params), np.asarray(grads), s, self.h, PURE)
+        grads = grads if isinstance(grads, SparseRows) else np.asarray(grads)  # LazyAdam's sparse rows
+        new = type(self).update(np.asarray(params), grads, s, self.h, PURE)
         return new, s
 
     def with_hyper(self, **changes) -> "Optimizer":

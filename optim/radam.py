@@ -19,10 +19,13 @@ def rectification(t, beta2):
     """
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)
-    ratio = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
     if np.ndim(rho_t) == 0:
-        return rho_t, (ratio ** 0.5 if rho_t > 5.0 else None)
-    return rho_t, np.where(rho_t > 5.0, np.sqrt(np.maximum(ratio, 0.0)), np.nan)  # a sweep over β₂
+        if rho_t <= 5.0:  # also when ρ_∞ ≤ 5 (β₂ ≤ 2/3), where the ratio may be 0/0 (β₂ = 0.6: ρ_∞ = 4)
+            return rho_t, None
+        return rho_t, ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+    with np.errstate(divide="ignore", invalid="ignore"):  # a sweep over β₂; those entries are NaN anyway
+        ratio = (rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
+        return rho_t, np.where(rho_t > 5.0, np.sqrt(np.maximum(ratio, 0.0)), np.nan)
 
 
 def radam_update(p, g, s, h, x):

@@ -15,7 +15,9 @@ image classification (ImageNette/ImageWoof leaderboards in fast.ai), not derived
   restricts this to convolution kernels, 4-D and up);
 * weight decay (default 0) is decoupled, as in AdamW.
 """
-from .core import Optimizer
+import inspect
+
+from .core import Optimizer, _differs
 from .lookahead import Lookahead
 from .radam import RAdam
 
@@ -49,4 +51,8 @@ class Ranger(Lookahead):
         return Ranger(**{**hyper, "k": self.k, "alpha": self.alpha, **changes})
 
     def __repr__(self) -> str:
-        return f"optim.Ranger(lr={self.hyper['lr']!r}, k={self.k}, alpha={self.alpha})"
+        defaults = inspect.signature(Ranger.__init__).parameters
+        current = {**{key: self.hyper[key] for key in ("lr", "betas", "eps", "weight_decay", "use_gc",
+                                                       "gc_conv_only")}, "k": self.k, "alpha": self.alpha}
+        args = ", ".join(f"{k}={v!r}" for k, v in current.items() if _differs(v, defaults[k].default))
+        return f"optim.Ranger({args})"

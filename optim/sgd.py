@@ -2,6 +2,8 @@
 
 Chapters: *SGD*, *Momentum*, *Nesterov*.
 """
+import numpy as np
+
 from .core import Optimizer, enabled, gradient, require
 
 
@@ -42,10 +44,15 @@ class SGD(Optimizer):
         require("momentum", hp["momentum"], 0.0)
         require("dampening", hp["dampening"])
         require("weight_decay", hp["weight_decay"], 0.0)
-        if hp["nesterov"] and not (enabled(hp["momentum"]) and not enabled(hp["dampening"])):
-            raise ValueError(
-                f"Invalid nesterov=True with momentum={hp['momentum']} and dampening="
-                f"{hp['dampening']} (Nesterov momentum requires momentum > 0 and dampening = 0)")
+        if hp["nesterov"]:  # every element of a sweep, as for the scalar
+            momentum = np.asarray(hp["momentum"], dtype=float)
+            dampening = np.asarray(hp["dampening"], dtype=float)
+            bad_m, bad_d = momentum[~(momentum > 0)], dampening[dampening != 0]
+            if bad_m.size or bad_d.size:
+                raise ValueError(
+                    f"Invalid nesterov=True with momentum={bad_m[0] if bad_m.size else hp['momentum']} and "
+                    f"dampening={bad_d[0] if bad_d.size else hp['dampening']} "
+                    f"(Nesterov momentum requires momentum > 0 and dampening = 0)")
 
     @staticmethod
     def init_state(p, h, x):
