@@ -188,9 +188,19 @@ def _is_dark(ax) -> bool:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5
 
 
+class BookFigure(Figure):
+    """A figure that shows itself as a PNG when it ends a notebook cell (pyplot does not track it)."""
+
+    def _repr_png_(self) -> bytes:
+        return png(self)
+
+
 def new_figure(ncols: int = 1, figsize=None) -> tuple[Figure, list]:
-    """A figure that pyplot does not track, so nothing leaks when it is dropped."""
-    fig = Figure(figsize=figsize or matplotlib.rcParams["figure.figsize"])
+    """A figure that pyplot does not track, so nothing leaks when it is dropped.
+
+    Ending a cell with it shows it (``fig`` on the last line), like a pyplot figure.
+    """
+    fig = BookFigure(figsize=figsize or matplotlib.rcParams["figure.figsize"])
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, ncols, squeeze=False)[0]
     return fig, list(axes)
