@@ -114,9 +114,9 @@ def _named_values(values: dict, marked=frozenset()) -> str:
 
 def _html_block(style: str, text: str) -> str:
     if style == "pre":
-        return f'<pre style="margin: 0.3em 0;">{html.escape(text)}</pre>'
+        return f'<pre style="margin: 0.3em 0;">{html.escape(text, quote=False)}</pre>'
     # `code` in the plain text becomes <code> in the page
-    body = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
+    body = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
     css = {"title": "font-weight: bold;", "mistake": "font-weight: bold;",
            "small": "font-size: 85%; opacity: 0.75;"}.get(style, "")
     return f'<p style="margin: 0.3em 0; {css}">{body}</p>'
