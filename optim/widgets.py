@@ -378,7 +378,7 @@ PLAYER_BUDGET_BYTES = 400_000
 
 With the book's 700 x 320 figure a WebP frame at quality 80 weighs 15-25 kB (30 kB
 as base64), so a default player (11 frames) is about 250-330 kB, and a page with a
-player and a few figures stays under the 1.5 MB page budget of
+player and a few figures stays under the 2 MB page budget of
 ``tests/test_browser.py``. A heavier player is encoded at a lower quality until it
 fits (down to ``WEBP_QUALITIES[-1]``); only then is it refused.
 """
