@@ -64,4 +64,6 @@ class LazyAdam(Optimizer):
 
     @staticmethod
     def init_state(p, h, x):
-        return dict(t=x.counter(0), m=x.zeros_like(p), v=x.zeros_like(p))
+        # a plain int, as torch.optim.SparseAdam keeps it (it computes β**step with it:
+        # a float32 tensor there would round the bias corrections to float32)
+        return dict(t=0, m=x.zeros_like(p), v=x.zeros_like(p))

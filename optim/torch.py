@@ -165,15 +165,17 @@ class RuleOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        if not self.supports_sparse and any(p.grad is not None and p.grad.is_sparse
+                                            for group in self.param_groups for p in group["params"]):
+            # checked before any parameter moves, so a refused step changes nothing
+            raise RuntimeError(f"{type(self).__name__} does not support sparse gradients"
+                               " (use optim.torch.LazyAdam for embeddings)")
         keys = self.spec.torch_keys
         for group in self.param_groups:
             h = core.Hyper({**group, **self.spec.fixed})
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                if p.grad.is_sparse and not self.supports_sparse:
-                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients"
-                                       " (use optim.torch.LazyAdam for embeddings)")
                 state = self.state[p]
                 if not state:
                     self._init_state(p, state, h)
@@ -260,7 +262,8 @@ class Lookahead(torch.optim.Optimizer):
         self.fast_steps += 1
         if self.fast_steps % self.k == 0:
             for p in self._params():
-                lookahead_sync(p, self.state[p]["slow_param"], self.alpha, INPLACE)
+                if p.grad is not None:  # like the base step (and pytorch-optimizer): no gradient, no change
+                    lookahead_sync(p, self.state[p]["slow_param"], self.alpha, INPLACE)
         return loss
 
     def zero_grad(self, set_to_none: bool = True):
