@@ -221,7 +221,10 @@ def test_math_is_typeset_and_images_load(visits, page):
         while (walker.nextNode()) {
             const node = walker.currentNode;
             if (node.parentElement.closest("pre, code, script, style, mjx-container, .highlight")) continue;
-            if (/\\$\\$|\\\\\\(|\\\\\\[|\\\\begin\\{/.test(node.textContent)) raw.push(node.textContent.trim().slice(0, 80));
+            // $$, backslash-paren or -bracket delimiters, begin-environments, or $...$ around TeX
+            if (/\\$\\$|\\\\\\(|\\\\\\[|\\\\begin\\{|\\$[^$\\n]*[\\\\^_{}][^$\\n]*\\$/.test(node.textContent)) {
+                raw.push(node.textContent.trim().slice(0, 80));
+            }
         }
         return {
             math: math.length,
