@@ -14,7 +14,8 @@ AdamW), ``nadam.py``, ``lookahead.py``, ``radam.py``, ``ranger.py``,
 ``lazyadam.py``; the machinery they share is in ``core.py``. Around them:
 ``landscapes.py`` (test functions), ``trajectory.py`` (the run engine),
 ``plots.py`` and ``widgets.py`` (figures and explorers), ``exercises/`` (checks),
-``show.py`` (the package's source, shown in chapters).
+``show.py`` (the package's source, shown in chapters), ``schedules.py`` (learning-rate
+schedules for both faces).
 """
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -27,7 +28,7 @@ from .radam import RAdam
 from .ranger import Ranger
 from .rmsprop import RMSprop
 from .sgd import SGD, Momentum, Nesterov
-from . import landscapes, trajectory  # noqa: E402  (NumPy only; plots, widgets, exercises load on demand)
+from . import landscapes, schedules, trajectory  # noqa: E402  (NumPy only; plots, widgets, exercises load on demand)
 
 #: every optimizer of the book, in the order the book tells their story
 OPTIMIZERS = (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam, NAdam, AdamW,
