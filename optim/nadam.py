@@ -17,6 +17,9 @@ def nadam_update(p, g, s, h, x):
 
     ``s.mu_product`` is ∏μ_i. torch keeps it as a tensor of the default scalar dtype
     (float32 unless the default dtype is float64); the torch face does the same.
+
+    ``momentum_decay=float("inf")`` turns the schedule off (μ_t = β₁, ∏μ_i = β₁ᵗ):
+    Nadam without schedule, m̂ = β₁m_t/(1−β₁ᵗ⁺¹) + (1−β₁)g_t/(1−β₁ᵗ).
     """
     p, g = gradient(p, g, h, x)
     s.t += 1
