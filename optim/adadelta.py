@@ -3,7 +3,10 @@ from .core import Optimizer, gradient, require
 
 
 def adadelta_update(p, g, s, h, x):
-    r"""One step of AdaDelta: the step carries its own units, so no learning rate is needed.
+    r"""One step of AdaDelta: the ratio carries the units of w, so the paper has no learning rate.
+
+    But √ε (inside both roots) sets the size of the first steps and acts as one
+    (measured in the AdaDelta chapter).
 
     .. math::
         V_t &= \rho V_{t-1} + (1-\rho)\, g_t^2 \\

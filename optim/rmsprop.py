@@ -6,13 +6,13 @@ def rmsprop_update(p, g, s, h, x):
     r"""One step of RMSprop: divide by a moving root-mean-square of recent gradients.
 
     .. math::
-        V_t &= \alpha_{\text{rms}} V_{t-1} + (1-\alpha_{\text{rms}})\, g_t^2 \\
-        \bar g_t &= \alpha_{\text{rms}} \bar g_{t-1} + (1-\alpha_{\text{rms}})\, g_t
+        V_t &= \beta_2 V_{t-1} + (1-\beta_2)\, g_t^2 \\
+        \bar g_t &= \beta_2 \bar g_{t-1} + (1-\beta_2)\, g_t
             \quad\text{(centered: } V_t - \bar g_t^2 \text{ estimates the variance)} \\
         m_t &= \mu\, m_{t-1} + g_t / (\sqrt{V_t} + \epsilon)  \quad\text{(with momentum)} \\
         w_{t+1} &= w_t - \alpha\, m_t \quad\text{or}\quad w_t - \alpha\, g_t / (\sqrt{V_t} + \epsilon)
 
-    torch calls the averaging constant ``alpha`` (0.99); the book writes it β₂.
+    torch calls the averaging constant β₂ ``alpha`` (default 0.99).
     """
     s.t += 1
     p, g = gradient(p, g, h, x)

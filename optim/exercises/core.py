@@ -261,6 +261,8 @@ def _close(have: np.ndarray, want: np.ndarray, scale: float) -> bool:
     """Equal to within rounding: nan matches nan, inf matches the same inf."""
     if have.shape != want.shape:
         return False
+    if have.dtype.kind == "b" or want.dtype.kind == "b":  # bool - bool raises TypeError
+        have, want = have.astype(float), want.astype(float)
     with np.errstate(all="ignore"):
         near = np.abs(have - want) <= RTOL * np.abs(want) + ATOL * scale
     same = (have == want) | (np.isnan(have) & np.isnan(want))
