@@ -118,15 +118,21 @@ def run(opt, landscape, start=None, steps: int = 100, *, project=None, schedule=
     # Diverged runs keep computing with inf and NaN until the end (cheaper than removing them
     # from the batch); their warnings are silenced here and their records cut below. The loss is
     # taken step by step, while x is still in the cache: faster than one pass over all positions.
+    bound = DIVERGENCE_FACTOR * _scale(landscape)
+    def within(x, loss) -> bool:  # every run in bounds and finite (a NaN fails each comparison)
+        return bool(x.max() <= bound and x.min() >= -bound and np.isfinite(loss.sum()))
+
     with np.errstate(all="ignore"):
         positions[0], losses[0] = x, loss_at(x, 1)
+        healthy = within(x, losses[0])  # checked step by step, while x is still in the cache
         for t in range(1, steps + 1):
             stepper = opt if schedule is None else opt.with_hyper(**schedule(t))
             x, state = stepper.step(x, grad_at(x, t), state)
             if project is not None:
                 x = project(x)
             positions[t], losses[t] = x, loss_at(x, t + 1)
-        diverged_at = _cut_divergence(positions, losses, bound=DIVERGENCE_FACTOR * _scale(landscape))
+            healthy = healthy and within(x, losses[t])
+        diverged_at = np.full(losses.shape[1:], -1) if healthy else _cut_divergence(positions, losses, bound)
     return Trajectory(positions, losses, diverged_at >= 0, diverged_at, opt.name)
 
 
@@ -177,10 +183,6 @@ def _cut_divergence(positions, losses, bound) -> np.ndarray:
     A step is bad when a coordinate is not finite or beyond ``bound`` in absolute value, or when
     the loss is not finite.
     """
-    # The common case, nothing diverged, in three reductions and no temporaries (a NaN fails
-    # each test; a sum that overflows only sends us down the full path below).
-    if np.isfinite(losses.sum()) and positions.max() <= bound and positions.min() >= -bound:
-        return np.full(losses.shape[1:], -1)
     bad = ~np.isfinite(losses)
     for i in range(positions.shape[-1]):  # one coordinate at a time: faster than .all(axis=-1)
         bad |= ~(np.abs(positions[..., i]) <= bound)  # NaN <= bound is False
