@@ -5,11 +5,14 @@ The semantics of TensorFlow Addons' ``LazyAdam``:
 * a sparse gradient (rows of a table, duplicates summed) updates the moments and
   the weights of *those rows only*; every other row keeps its m, v and weights,
   even though dense Adam would keep moving it with its old momentum;
-* bias correction uses the global step count t (one per call), not a per-row count;
+* bias correction uses the step count t of the table (one per step), not a per-row
+  count; TF counts the optimizer's global iterations, while the torch face, like
+  SparseAdam, counts per parameter tensor, and only steps that give it a gradient;
 * ε is added to the uncorrected √v ("epsilon hat"), with TF's default ``eps=1e-7``;
 * a dense gradient gets the same formula on every row (Keras' Adam);
-* AMSGrad is refused: a per-row running max of v would need the rows that are
-  not in the batch to take part, which is what "lazy" avoids.
+* AMSGrad is refused, as TF Addons refuses it ("currently not supported"). A lazy
+  AMSGrad would be well defined: a row outside the batch keeps its v, so its max is
+  unchanged (the LazyAdam chapter checks this).
 
 Differences from ``torch.optim.SparseAdam``, which is the same lazy rule: SparseAdam
 refuses dense gradients, defaults to ``eps=1e-8``, and keeps a step count per
@@ -59,8 +62,8 @@ class LazyAdam(Optimizer):
     def validate(hp):
         validate_adam({**hp, "weight_decay": 0.0})
         if hp["amsgrad"]:
-            raise ValueError("Invalid amsgrad: True (allowed: amsgrad=False; LazyAdam cannot keep "
-                             "a running max of v for rows outside the batch)")
+            raise ValueError("Invalid amsgrad: True (allowed: amsgrad=False; LazyAdam follows "
+                             "TF Addons, which does not implement AMSGrad)")
 
     @staticmethod
     def init_state(p, h, x):
