@@ -12,7 +12,9 @@ image classification (ImageNette/ImageWoof leaderboards in fast.ai), not derived
   un-normalised, bias-corrected momentum step;
 * ``use_gc=True``: every gradient of a tensor with more than one dimension is
   centred, g ← g − mean(g) over all axes but the first (``gc_conv_only=True``
-  restricts this to convolution kernels, 4-D and up);
+  restricts this to convolution kernels, 4-D and up). A matrix with a single
+  column (``torch.nn.Linear(1, n)``) is centred to zero and never trains; use
+  ``gc_conv_only=True`` for such models;
 * weight decay (default 0) is decoupled, as in AdamW.
 """
 import inspect
