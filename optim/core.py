@@ -167,7 +167,6 @@ class PureOps:
 
     maximum = staticmethod(np.maximum)
     sqrt = staticmethod(np.sqrt)
-    where = staticmethod(np.where)
 
     @staticmethod
     def clone(a):

@@ -70,7 +70,6 @@ class InPlaceOps:
         return torch.maximum(a, b, out=a)
 
     sqrt = staticmethod(torch.sqrt)
-    where = staticmethod(torch.where)
 
     @staticmethod
     def clone(a):
