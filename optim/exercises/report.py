@@ -1,4 +1,10 @@
-"""The answer of a check, in plain words: as text, and as a box in a notebook."""
+"""The answer of a check, in plain words: as text, and as a box in a notebook.
+
+Messages and hints are written in a small subset of Markdown: `code` and *emphasis*.
+The plain text (`str(result)`, a terminal, an `assert`) shows them as written, which
+reads as plain text; the HTML box (a notebook, the book's pages) renders them, so a
+reader never sees a literal `*against*` (`render_inline`).
+"""
 
 import html
 import re
@@ -112,11 +118,26 @@ def _named_values(values: dict, marked=frozenset()) -> str:
     return "\n".join(lines)
 
 
+# *word* or *a few words*: an asterisk that opens emphasis follows no letter, digit or
+# asterisk and precedes a non-space; the closing one mirrors it. So `w -= lr * g`, a
+# product `a * b` and a power `β₁**t` stay as they are.
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=[^\s*])([^*\n]*?[^\s*])\*(?![\w*])")
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def render_inline(text: str) -> str:
+    """HTML for one line of a message: escaped, `code` as <code>, *emphasis* as <em>."""
+    parts = []
+    for i, piece in enumerate(_CODE.split(text)):  # odd pieces are inside backticks
+        escaped = html.escape(piece, quote=False)
+        parts.append(f"<code>{escaped}</code>" if i % 2 else _EMPHASIS.sub(r"<em>\1</em>", escaped))
+    return "".join(parts)
+
+
 def _html_block(style: str, text: str) -> str:
     if style == "pre":
         return f'<pre style="margin: 0.3em 0;">{html.escape(text, quote=False)}</pre>'
-    # `code` in the plain text becomes <code> in the page
-    body = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
+    body = render_inline(text)
     css = {"title": "font-weight: bold;", "mistake": "font-weight: bold;",
            "small": "font-size: 85%; opacity: 0.75;"}.get(style, "")
     return f'<p style="margin: 0.3em 0; {css}">{body}</p>'
