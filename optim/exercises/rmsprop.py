@@ -90,7 +90,8 @@ new arrays: leave the inputs unchanged.
 """,
     mistakes=(
         Mistake("ε inside the square root",
-                "torch adds ε outside the root: √V_t + ε. √(V_t + ε) is the TensorFlow form; it "
+                "torch adds ε outside the root: √V_t + ε. √(V_t + ε) is the form of TensorFlow's "
+                "RMSProp kernel and of Keras from 2.11 on; it "
                 "acts like an ε of about √ε outside the root, which matters when the gradients "
                 "are tiny (|g| below √ε).", _eps_inside_the_root),
         Mistake("divided by V_t instead of √V_t",
