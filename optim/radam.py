@@ -13,9 +13,12 @@ def rectification(t, beta2):
         \rho_t = \rho_\infty - \frac{2 t \beta_2^t}{1-\beta_2^t}, \qquad
         r_t = \sqrt{\frac{(\rho_t-4)(\rho_t-2)\,\rho_\infty}{(\rho_\infty-4)(\rho_\infty-2)\,\rho_t}}
 
-    ρ_t approximates the degrees of freedom of the adaptive rate's estimate; its
-    variance is finite (and the adaptive step trustworthy) only when ρ_t > 4.
-    torch and the paper switch it on when ρ_t > 5.
+    ρ_t approximates the degrees of freedom of the adaptive rate's estimate; the
+    variance of 1/√v̂_t is finite only when ρ_t > 4. Where to switch the adaptive step
+    on differs: the paper's Algorithm 2 when ρ_t > 4, the authors' code
+    (LiyuanLucasLiu/RAdam, ``N_sma >= 5``) when ρ_t ≥ 5, ``torch.optim.RAdam`` when
+    ρ_t > 5. With β₂ = 0.999 (ρ_5 ≈ 4.996) the paper's first adaptive step is t = 5,
+    the other two's t = 6. This function follows torch: r_t is None while ρ_t ≤ 5.
     """
     rho_inf = 2 / (1 - beta2) - 1
     rho_t = rho_inf - 2 * t * beta2**t / (1 - beta2**t)

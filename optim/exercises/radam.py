@@ -157,9 +157,11 @@ numbers. Return the tuple `(w, m, v)` with the new m_t and v_t, as new arrays: l
 inputs unchanged.
 """,
     mistakes=(
-        Mistake("threshold off by one (ρ_t above 4, not 5)",
-                "The adaptive step switches on when ρ_t > 5, not 4. With β₂ close to 1, ρ_t is "
-                "about t − 0.004 early on, so ρ₅ ≈ 4.996: step 5 is still a momentum step.",
+        Mistake("threshold at ρ_t above 4 (the paper), not above 5 (torch)",
+                "The paper's Algorithm 2 switches the adaptive step on when ρ_t > 4, but this "
+                "exercise follows torch.optim.RAdam, which waits for ρ_t > 5. With β₂ close to 1, "
+                "ρ_t is about t − 0.004 early on, so ρ₅ ≈ 4.996: for torch, step 5 is still a "
+                "momentum step.",
                 _threshold_four),
         Mistake("tested the step t instead of ρ_t",
                 "The switch is on ρ_t > 5, not on t > 5. They agree for β₂ ≥ 0.9, but for "
@@ -174,9 +176,10 @@ inputs unchanged.
                 "ratio of variances (ρ_t − 4)(ρ_t − 2)ρ_∞ / ((ρ_∞ − 4)(ρ_∞ − 2)ρ_t).",
                 _no_square_root),
         Mistake("no step below the threshold",
-                "Some implementations (pytorch_optimizer's RAdam by default) skip the update "
-                "while ρ_t ≤ 5; this exercise follows torch and the paper's code, which take a "
-                "momentum step w − lr·m̂_t there. Update m and v in both cases.",
+                "Some implementations skip the update while ρ_t ≤ 5 (pytorch_optimizer's RAdam, "
+                "and the authors' code since July 2021, by default); this exercise follows "
+                "torch, which takes a momentum step w − lr·m̂_t there. Update m and v in both "
+                "cases.",
                 _no_step_below),
         Mistake("an Adam step below the threshold",
                 "While ρ_t ≤ 5 the adaptive rate is not trusted at all: the step is the "
