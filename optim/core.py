@@ -29,11 +29,12 @@ parameters: the rule is element-wise, so broadcasting does the batching.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-__all__ = ["State", "Optimizer", "SparseRows", "PURE", "require", "enabled", "gradient"]
+__all__ = ["State", "Optimizer", "SparseRows", "PURE", "require", "enabled", "gradient", "HyperparameterTypeError"]
 
 
 class State:
@@ -233,17 +234,40 @@ def enabled(h) -> bool:
 
 
 # ---------------------------------------------------------------- validation
+class HyperparameterTypeError(TypeError, ValueError):
+    """A hyperparameter that is not a number at all (a string, ``None``, ...).
+
+    Both a ``TypeError`` (what ``torch.optim`` raises for these, from its range
+    comparisons) and a ``ValueError`` (what this package raises for every bad
+    hyperparameter), so code written for either catches it.
+    """
+
+
+def _not_a_number(value) -> bool:
+    if value is None or isinstance(value, (str, bytes)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_not_a_number(v) for v in value)
+    return False
+
+
 def require(name: str, value, low=None, high=None, *, low_open=False, high_open=False):
     """Raise ``ValueError`` naming the parameter, its value and the allowed range.
 
-    ``value`` may be a number or an array (every element is checked).
+    ``value`` may be a number or an array (every element is checked). A value that
+    is not a number (a string such as ``"1e-3"``, ``None``) raises
+    :class:`HyperparameterTypeError`, a ``ValueError`` that is also a ``TypeError``.
     """
     if isinstance(value, bool):
         return
+    if _not_a_number(value):
+        raise HyperparameterTypeError(
+            f"Invalid {name}: {value!r} (expected a number, got {type(value).__name__})")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise ValueError(f"Invalid {name}: {value!r} (expected a number)") from None
+        raise HyperparameterTypeError(
+            f"Invalid {name}: {value!r} (expected a number, got {type(value).__name__})") from None
     ok = ~np.isnan(arr)
     if low is not None:
         ok &= arr > low if low_open else arr >= low
@@ -258,10 +282,21 @@ def require(name: str, value, low=None, high=None, *, low_open=False, high_open=
 
 def require_betas(betas, low_open=False):
     """Both β's in [0, 1), like torch.optim."""
-    if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
-        raise ValueError(f"Invalid betas: {betas!r} (expected a pair (beta1, beta2))")
+    if not isinstance(betas, (tuple, list)):
+        raise HyperparameterTypeError(
+            f"Invalid betas: {betas!r} (expected a pair (beta1, beta2), got {type(betas).__name__})")
+    if len(betas) != 2:
+        raise ValueError(f"Invalid betas: {betas!r} (expected a pair (beta1, beta2), got {len(betas)} "
+                         f"value{'s' if len(betas) != 1 else ''})")
     for i, b in enumerate(betas):
         require(f"beta parameter at index {i}", b, 0.0, 1.0, high_open=True)
+
+
+def require_flag(name: str, value):
+    """A switch (``amsgrad``, ``nesterov``, ``maximize``, ...): True or False (or 1, 0), never a string."""
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1)):
+        return
+    raise HyperparameterTypeError(f"Invalid {name}: {value!r} (expected True or False)")
 
 
 # ---------------------------------------------------------------- the NumPy face
@@ -286,6 +321,9 @@ class Optimizer:
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected hyperparameters {sorted(unknown)}")
         self.hyper = {**self.defaults, **hyper}
+        for key, default in self.defaults.items():   # switches: a string "False" would be true
+            if isinstance(default, bool):
+                require_flag(key, self.hyper[key])
         self.validate(self.hyper)
         self.h = Hyper({**self.hyper, **self.fixed})
 

@@ -14,9 +14,11 @@ parameters in place — the reason it is as fast as ``torch.optim``'s default lo
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections import OrderedDict, defaultdict
 from types import SimpleNamespace
 
+import numpy as np
 import torch
 
 import optim as optim_np
@@ -122,6 +124,35 @@ class InPlaceOps:
 INPLACE = InPlaceOps()
 
 
+class SparseOps(InPlaceOps):
+    """The ops for a sparse gradient (``nn.Embedding(sparse=True)``): as torch.optim.Adagrad's sparse path.
+
+    Where the gradient enters a product with a dense buffer, only its rows are
+    touched: ``V ← V + g²`` adds the squares at g's indices, and ``w ← w + v·g/d``
+    divides g's values by d at those indices. The rest are :class:`InPlaceOps`, which
+    already accept a sparse second argument (``w.add_(g)``, ``g.clone()``).
+    """
+
+    @staticmethod
+    def addcmul(a, b, c, value=1.0):
+        if not b.is_sparse:
+            return a.addcmul_(b, c, value=value)
+        b = b.coalesce()
+        values = b._values() * c.coalesce()._values() if c is not b else b._values().pow(2)
+        return a.add_(torch.sparse_coo_tensor(b._indices(), values, b.shape, check_invariants=False), alpha=value)
+
+    @staticmethod
+    def addcdiv(a, b, c, value=1.0):
+        if not b.is_sparse:
+            return a.addcdiv_(b, c, value=value)
+        b = b.coalesce()
+        values = b._values() / c.sparse_mask(b)._values()
+        return a.add_(torch.sparse_coo_tensor(b._indices(), values, b.shape, check_invariants=False), alpha=value)
+
+
+SPARSE = SparseOps()
+
+
 class Slots(SimpleNamespace):
     """The rule's view of ``optimizer.state[p]``: readable names over torch's keys.
 
@@ -141,15 +172,59 @@ class Slots(SimpleNamespace):
 
 
 class RuleOptimizer(torch.optim.Optimizer):
-    """A ``torch.optim.Optimizer`` whose step runs the rule of ``spec`` (a NumPy-face class)."""
+    """A ``torch.optim.Optimizer`` whose step runs the rule of ``spec`` (a NumPy-face class).
+
+    Its param groups hold the keys ``torch.optim``'s class holds (the hyperparameters,
+    ``maximize``, and the implementation switches ``foreach``, ``fused``, ``capturable``,
+    ``differentiable`` where torch's class has them), with torch's defaults.
+    """
 
     spec: type[core.Optimizer]
+    #: the implementation switches torch's class takes, with their defaults (see :data:`SIGNATURES`)
+    switches: dict = {}
+    #: values the variant fixes that torch's class still shows in its groups (AdamW: decoupled_weight_decay=True)
+    group_fixed: dict = {}
     supports_sparse = False
 
     def __init__(self, params, **hyper):
+        switches = {key: hyper.pop(key) for key in list(hyper) if key in self.switches}
+        check_switches(type(self).__name__, switches)
         # same checks as the NumPy face: ValueError naming parameter, value and range
         self.spec(**{**self.spec.defaults, **hyper})
-        super().__init__(params, {**self.spec.defaults, **hyper})
+        check_torch_scalars(hyper)
+        super().__init__(params, {**self.spec.defaults, **hyper, **self.switches, **switches,
+                                  **self.group_fixed})
+        self._warned = set()
+        self._warn_ignored_switches(stacklevel=4)
+
+    def _warn_ignored_switches(self, stacklevel):
+        """foreach=True / fused=True are accepted (code written for torch runs) but warned about, once per optimizer."""
+        for group in self.param_groups:
+            for switch in IGNORED_SWITCHES:
+                if group.get(switch) and switch not in self._warned:
+                    self._warned.add(switch)
+                    warnings.warn(
+                        f"optim.torch.{type(self).__name__}: {switch}=True is ignored; optim.torch runs the "
+                        f"update rule as one in-place loop over the tensors (torch.optim's foreach=False, "
+                        f"fused=False implementation)", UserWarning, stacklevel=stacklevel)
+
+    def add_param_group(self, param_group):
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        check_switches(type(self).__name__, {k: group[k] for k in self.switches if k in group})
+        if hasattr(self, "_warned"):          # torch's __init__ adds the first groups through here
+            self._warn_ignored_switches(stacklevel=3)
+
+    def __setstate__(self, state):
+        """Also what ``load_state_dict`` calls: groups saved without some key (an older checkpoint,
+        an older torch) get the default, as torch.optim's classes do."""
+        super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in self.defaults.items():
+                group.setdefault(key, value)
+        if not hasattr(self, "_warned"):
+            self._warned = set()
+        self._warn_ignored_switches(stacklevel=4)
 
     def _init_state(self, p, state, h):
         fields = self.spec.init_state(p, h, INPLACE)
@@ -168,10 +243,11 @@ class RuleOptimizer(torch.optim.Optimizer):
                                             for group in self.param_groups for p in group["params"]):
             # checked before any parameter moves, so a refused step changes nothing
             raise RuntimeError(f"{type(self).__name__} does not support sparse gradients"
-                               " (use optim.torch.LazyAdam for embeddings)")
+                               " (use optim.torch.LazyAdam for embeddings; SGD and Adagrad"
+                               " take them too, as in torch.optim)")
         keys = self.spec.torch_keys
         for group in self.param_groups:
-            h = core.Hyper({**group, **self.spec.fixed})
+            h = core.Hyper(hyper_of(group, self.spec.fixed))
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -179,78 +255,210 @@ class RuleOptimizer(torch.optim.Optimizer):
                 if not state:
                     self._init_state(p, state, h)
                 slots = Slots.load(state, keys)
-                self.spec.update(p, p.grad, slots, h, INPLACE)
+                self.spec.update(p, p.grad, slots, h, SPARSE if p.grad.is_sparse else INPLACE)
                 slots.store(state, keys)
         return loss
 
 
-#: torch.optim's implementation switches: accepted so that code written for torch runs
-#: unchanged; the rule always runs as one in-place loop, so they change nothing.
-TORCH_SWITCHES = dict(foreach=None, fused=None, capturable=False, differentiable=False)
+def hyper_of(group: dict, fixed: dict) -> dict:
+    """The rule's hyperparameters from a param group: the group wins over the variant's fixed values
+    (as in torch, where ``AdamW``'s group says ``decoupled_weight_decay=True``), and a one-element
+    tensor (``lr=torch.tensor(1e-3)``) is used as the number it holds, as torch.optim does."""
+    hyper = {**fixed, **group}
+    for key, value in hyper.items():
+        if isinstance(value, torch.Tensor):
+            hyper[key] = value.item()
+        elif type(value) is tuple and any(isinstance(v, torch.Tensor) for v in value):   # betas
+            hyper[key] = tuple(v.item() if isinstance(v, torch.Tensor) else v for v in value)
+    return hyper
 
 
-def _torch_class(spec: type[core.Optimizer], **attrs) -> type:
-    """The torch face of ``spec``: same name, same keyword arguments, same defaults."""
-    names = list(spec.defaults)
+def check_torch_scalars(hyper: dict) -> None:
+    """What the torch face refuses beyond the shared checks: a tensor or array hyperparameter must hold one
+    number (torch: "Tensor lr must be 1-element"); sweeps over arrays belong to the NumPy face."""
+    for key, value in hyper.items():
+        for v in (value if key == "betas" and isinstance(value, (tuple, list)) else (value,)):
+            if isinstance(v, torch.Tensor) and v.numel() != 1:
+                raise ValueError(f"Invalid {key}: a tensor of {v.numel()} elements (allowed: a number or "
+                                 f"a 1-element tensor, as in torch.optim)")
+            if isinstance(v, np.ndarray) and v.size != 1:
+                raise ValueError(f"Invalid {key}: an array of shape {v.shape} (allowed: a number; a sweep "
+                                 f"over an array of hyperparameters is the NumPy face's)")
 
-    def __init__(self, params, *args, **hyper):
-        hyper.update(zip(names, args))
-        for switch in TORCH_SWITCHES:
-            if hyper.pop(switch, None):
-                if switch in ("capturable", "differentiable"):
-                    raise ValueError(f"Invalid {switch}=True (allowed: False; optim.torch runs eagerly)")
-        RuleOptimizer.__init__(self, params, **hyper)
 
+#: the implementation switches of torch.optim, which the torch face does not implement:
+#: ``foreach``/``fused`` select faster kernels for the same rule (warned about, then ignored);
+#: ``capturable``/``differentiable`` change what a step may be used for (refused).
+IGNORED_SWITCHES = ("foreach", "fused")
+REFUSED_SWITCHES = ("capturable", "differentiable")
+
+
+def check_switches(name: str, switches: dict) -> None:
+    for key, value in switches.items():
+        if key in ("foreach", "fused"):
+            if value is not None and not isinstance(value, bool):
+                raise core.HyperparameterTypeError(f"Invalid {key}: {value!r} (expected None, True or False)")
+        elif key in REFUSED_SWITCHES:
+            if not isinstance(value, bool):
+                raise core.HyperparameterTypeError(f"Invalid {key}: {value!r} (expected True or False)")
+            if value:
+                raise ValueError(f"Invalid {key}=True (allowed: False; optim.torch.{name} runs eagerly, "
+                                 f"outside CUDA graphs and autograd)")
+    if switches.get("fused") and switches.get("foreach"):   # torch's own check
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
+#: torch.optim 2.13's signatures, argument for argument: the positional ones, then after ``*`` the
+#: keyword-only ones. The hyperparameters' defaults are the NumPy face's (tests check them against
+#: torch's); the switches default to torch's: foreach=None, fused=None, capturable=False,
+#: differentiable=False.
+SIGNATURES = {
+    "SGD": "lr momentum dampening weight_decay nesterov * maximize foreach differentiable fused",
+    "Adagrad": "lr lr_decay weight_decay initial_accumulator_value eps foreach * maximize differentiable fused",
+    "Adadelta": "lr rho eps weight_decay foreach * capturable maximize differentiable",
+    "RMSprop": "lr alpha eps weight_decay momentum centered capturable foreach maximize differentiable",
+    "Adam": "lr betas eps weight_decay amsgrad * foreach maximize capturable differentiable fused "
+            "decoupled_weight_decay",
+    "AdamW": "lr betas eps weight_decay amsgrad * maximize foreach capturable differentiable fused",
+    "NAdam": "lr betas eps weight_decay momentum_decay decoupled_weight_decay * foreach maximize capturable "
+             "differentiable",
+    "RAdam": "lr betas eps weight_decay decoupled_weight_decay * foreach maximize capturable differentiable",
+}
+SWITCH_DEFAULTS = dict(foreach=None, fused=None, capturable=False, differentiable=False)
+#: kept for code that imported it: every switch some torch.optim class has
+TORCH_SWITCHES = SWITCH_DEFAULTS
+
+
+def _torch_class(spec: type[core.Optimizer], signature: str | None = None, **attrs) -> type:
+    """The torch face of ``spec``: same name, same arguments (in torch's order), same defaults.
+
+    ``signature`` is torch's (:data:`SIGNATURES`); without it (classes torch lacks) the
+    hyperparameters in ``spec.defaults`` order, all positional, and no switches.
+    """
+    names = signature.split() if signature else list(spec.defaults)
+    switches = {k: SWITCH_DEFAULTS[k] for k in names if k in SWITCH_DEFAULTS}
+    defaults = {**spec.defaults, **spec.fixed, **switches}
+    missing = set(names) - set(defaults) - {"*"}
+    assert not missing and set(spec.defaults) <= set(names), (spec.__name__, missing)
     P = inspect.Parameter
-    __init__.__signature__ = inspect.Signature(
-        [P("self", P.POSITIONAL_OR_KEYWORD), P("params", P.POSITIONAL_OR_KEYWORD)]
-        + [P(k, P.POSITIONAL_OR_KEYWORD, default=v) for k, v in spec.defaults.items()]
-        + [P(k, P.KEYWORD_ONLY, default=v) for k, v in TORCH_SWITCHES.items()])
+    parameters, kind = [P("self", P.POSITIONAL_OR_KEYWORD), P("params", P.POSITIONAL_OR_KEYWORD)], \
+        P.POSITIONAL_OR_KEYWORD
+    for k in names:
+        if k == "*":
+            kind = P.KEYWORD_ONLY
+        else:
+            parameters.append(P(k, kind, default=defaults[k]))
+    sig = inspect.Signature(parameters)
+
+    def __init__(self, *args, **kwargs):
+        bound = sig.bind(self, *args, **kwargs)        # TypeError for an unknown or repeated argument, as torch
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        del arguments["self"]
+        RuleOptimizer.__init__(self, arguments.pop("params"), **arguments)
+
+    __init__.__signature__ = sig
     doc = (f"torch face of :class:`optim.{spec.__name__}` — drop-in for ``torch.optim``.\n\n"
            f"{inspect.getdoc(spec.update)}")
-    return type(spec.__name__, (RuleOptimizer,), dict(spec=spec, __init__=__init__, __doc__=doc,
-                                                       __module__=__name__, **attrs))
+    return type(spec.__name__, (RuleOptimizer,), dict(spec=spec, switches=switches, __init__=__init__,
+                                                       __doc__=doc, __module__=__name__, **attrs))
 
 
-SGD = _torch_class(optim_np.SGD)
-Momentum = _torch_class(optim_np.Momentum)
-Nesterov = _torch_class(optim_np.Nesterov)
-Adagrad = _torch_class(optim_np.Adagrad)
-Adadelta = _torch_class(optim_np.Adadelta)
-RMSprop = _torch_class(optim_np.RMSprop)
-Adam = _torch_class(optim_np.Adam)
-AdamW = _torch_class(optim_np.AdamW)
-NAdam = _torch_class(optim_np.NAdam)
-RAdam = _torch_class(optim_np.RAdam)
+SGD = _torch_class(optim_np.SGD, SIGNATURES["SGD"], supports_sparse=True)
+Momentum = _torch_class(optim_np.Momentum, SIGNATURES["SGD"], supports_sparse=True)
+Nesterov = _torch_class(optim_np.Nesterov, SIGNATURES["SGD"], supports_sparse=True)
+Adagrad = _torch_class(optim_np.Adagrad, SIGNATURES["Adagrad"], supports_sparse=True)
+Adadelta = _torch_class(optim_np.Adadelta, SIGNATURES["Adadelta"])
+RMSprop = _torch_class(optim_np.RMSprop, SIGNATURES["RMSprop"])
+Adam = _torch_class(optim_np.Adam, SIGNATURES["Adam"])
+AdamW = _torch_class(optim_np.AdamW, SIGNATURES["AdamW"], group_fixed=dict(decoupled_weight_decay=True))
+NAdam = _torch_class(optim_np.NAdam, SIGNATURES["NAdam"])
+RAdam = _torch_class(optim_np.RAdam, SIGNATURES["RAdam"])
 LazyAdam = _torch_class(optim_np.LazyAdam, supports_sparse=True)
-_CentralizedRAdam = _torch_class(CentralizedRAdam)
+_CentralizedRAdam = _torch_class(CentralizedRAdam, SIGNATURES["RAdam"].replace(
+    " *", " use_gc gc_conv_only *"))
 
 
 class Lookahead(torch.optim.Optimizer):
     """Lookahead around any ``torch.optim.Optimizer``: ``Lookahead(Adam(model.parameters()), k=5, alpha=0.5)``.
 
     The slow weights start as a copy of the parameters at construction time and
-    are synchronised after steps k, 2k, … (see :mod:`optim.lookahead`). They are part
-    of :meth:`state_dict`, so a restored run continues exactly.
+    are synchronised after steps k, 2k, … (see :mod:`optim.lookahead`).
+
+    Its ``param_groups`` are the base optimizer's, each with three more keys (the names
+    timm's Lookahead uses; ``alpha`` alone would clash with RMSprop's): ``lookahead_k``,
+    ``lookahead_alpha``, and ``lookahead_step``, the group's count of steps (a group added
+    later counts from 0, so it trains as a Lookahead started then). A scheduler may
+    change them per group. :meth:`state_dict` has torch's layout: ``state`` holds, per
+    parameter, the base's state and the slow weights (``slow_param``); ``param_groups``
+    the groups with those keys. A restored run continues bit for bit.
     """
 
+    GROUP_KEYS = ("lookahead_k", "lookahead_alpha", "lookahead_step")
+
     def __init__(self, base_optimizer: torch.optim.Optimizer, k: int = 5, alpha: float = 0.5):
+        if not isinstance(base_optimizer, torch.optim.Optimizer):
+            hint = ("optim.torch.Lookahead(optim.torch.Adam(model.parameters()), k=5, alpha=0.5)"
+                    if not isinstance(base_optimizer, core.Optimizer) else
+                    f"optim.torch.Lookahead(optim.torch.{type(base_optimizer).__name__}(model.parameters(), ...)); "
+                    f"optim.{type(base_optimizer).__name__} is the NumPy face, for optim.Lookahead")
+            raise TypeError(f"Lookahead wraps an optimizer (a torch.optim.Optimizer), got "
+                            f"{type(base_optimizer).__name__}: pass the optimizer, not the parameters, "
+                            f"e.g. {hint}")
+        if isinstance(base_optimizer, Lookahead):
+            raise TypeError("Lookahead around a Lookahead is not supported (both would keep their slow "
+                            "weights under the same key of the state dict)")
         validate_lookahead(k, alpha)
         # torch.optim.Optimizer.__init__ would build its own param_groups; ours are the base's.
         for hooks in ("step_pre", "step_post", "state_dict_pre", "state_dict_post",
                       "load_state_dict_pre", "load_state_dict_post"):
             setattr(self, f"_optimizer_{hooks}_hooks", OrderedDict())
-        self.base_optimizer, self.k, self.alpha = base_optimizer, k, alpha
-        self.defaults = {**base_optimizer.defaults, "k": k, "alpha": alpha}
-        self.fast_steps = 0
+        self.base_optimizer = base_optimizer
+        self.defaults = {**base_optimizer.defaults, "lookahead_k": k, "lookahead_alpha": alpha}
         self.state = defaultdict(dict)
-        for p in self._params():
-            self.state[p]["slow_param"] = p.detach().clone()
+        for group in self.param_groups:
+            self._init_group(group)
         self._patch_step_function()
+
+    def _init_group(self, group):
+        group.setdefault("lookahead_k", self.defaults["lookahead_k"])
+        group.setdefault("lookahead_alpha", self.defaults["lookahead_alpha"])
+        group.setdefault("lookahead_step", 0)
+        validate_lookahead(group["lookahead_k"], group["lookahead_alpha"])
+        for p in group["params"]:
+            self.state[p]["slow_param"] = p.detach().clone()
 
     @property
     def param_groups(self):
         return self.base_optimizer.param_groups
+
+    # k and alpha: the constructor's values, which every group gets unless it says otherwise
+    @property
+    def k(self):
+        return self.defaults["lookahead_k"]
+
+    @k.setter
+    def k(self, value):
+        validate_lookahead(value, self.alpha)
+        self.defaults["lookahead_k"] = value
+        for group in self.param_groups:
+            group["lookahead_k"] = value
+
+    @property
+    def alpha(self):
+        return self.defaults["lookahead_alpha"]
+
+    @alpha.setter
+    def alpha(self, value):
+        validate_lookahead(self.k, value)
+        self.defaults["lookahead_alpha"] = value
+        for group in self.param_groups:
+            group["lookahead_alpha"] = value
+
+    @property
+    def fast_steps(self):
+        """The number of steps taken (by the first group; every group counts its own, in ``lookahead_step``)."""
+        return self.param_groups[0]["lookahead_step"]
 
     def _params(self):
         return [p for group in self.param_groups for p in group["params"]]
@@ -258,11 +466,12 @@ class Lookahead(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         loss = self.base_optimizer.step(closure)
-        self.fast_steps += 1
-        if self.fast_steps % self.k == 0:
-            for p in self._params():
-                if p.grad is not None:  # like the base step (and pytorch-optimizer): no gradient, no change
-                    lookahead_sync(p, self.state[p]["slow_param"], self.alpha, INPLACE)
+        for group in self.param_groups:
+            group["lookahead_step"] += 1
+            if group["lookahead_step"] % group["lookahead_k"] == 0:
+                for p in group["params"]:
+                    if p.grad is not None:  # like the base step (and pytorch-optimizer): no gradient, no change
+                        lookahead_sync(p, self.state[p]["slow_param"], group["lookahead_alpha"], INPLACE)
         return loss
 
     def zero_grad(self, set_to_none: bool = True):
@@ -270,23 +479,68 @@ class Lookahead(torch.optim.Optimizer):
 
     def add_param_group(self, param_group):
         self.base_optimizer.add_param_group(param_group)
-        for p in self.param_groups[-1]["params"]:
-            self.state[p]["slow_param"] = p.detach().clone()
+        self._init_group(self.param_groups[-1])
 
     def state_dict(self):
-        return {"base": self.base_optimizer.state_dict(), "k": self.k, "alpha": self.alpha,
-                "fast_steps": self.fast_steps,
-                "slow_params": [self.state[p]["slow_param"].clone() for p in self._params()]}
+        """torch's layout: ``{"state": {i: {**base state, "slow_param": φ}}, "param_groups": [...]}``.
+
+        Like torch.optim's, it refers to the optimizer's tensors (``torch.save`` or
+        ``copy.deepcopy`` it to keep a snapshot).
+        """
+        base = self.base_optimizer.state_dict()
+        state = {i: dict(s) for i, s in base["state"].items()}
+        for saved, group in zip(base["param_groups"], self.param_groups):
+            for i, p in zip(saved["params"], group["params"]):
+                if "slow_param" in state.get(i, {}):
+                    raise ValueError("the base optimizer keeps a 'slow_param' of its own")
+                state.setdefault(i, {})["slow_param"] = self.state[p]["slow_param"]
+        return {"state": state, "param_groups": base["param_groups"]}
+
+    @staticmethod
+    def base_state_dict(state_dict):
+        """The base optimizer's part of a Lookahead state dict (torch's layout, without slow weights)."""
+        state = {i: {k: v for k, v in s.items() if k != "slow_param"} for i, s in state_dict["state"].items()}
+        return {"state": {i: s for i, s in state.items() if s},
+                "param_groups": [{k: v for k, v in g.items() if k not in Lookahead.GROUP_KEYS}
+                                 for g in state_dict["param_groups"]]}
+
+    @staticmethod
+    def _from_old_layout(old):
+        """The layout before torch's (``base, k, alpha, fast_steps, slow_params``), in torch's."""
+        params = [i for g in old["base"]["param_groups"] for i in g["params"]]
+        if len(old["slow_params"]) != len(params):
+            raise ValueError(f"Invalid state_dict: {len(old['slow_params'])} slow weights "
+                             f"for {len(params)} parameters")
+        state = {i: dict(s) for i, s in old["base"]["state"].items()}
+        for i, slow in zip(params, old["slow_params"]):
+            state.setdefault(i, {})["slow_param"] = slow
+        extra = dict(lookahead_k=old["k"], lookahead_alpha=old["alpha"], lookahead_step=old["fast_steps"])
+        return {"state": state, "param_groups": [{**g, **extra} for g in old["base"]["param_groups"]]}
 
     def load_state_dict(self, state_dict):
+        """Loads torch's layout, and the layout of earlier versions (``base, k, alpha, fast_steps, slow_params``)."""
+        if "slow_params" in state_dict and "base" in state_dict:
+            state_dict = self._from_old_layout(state_dict)
         params = self._params()
-        if len(state_dict["slow_params"]) != len(params):
-            raise ValueError(f"Invalid state_dict: {len(state_dict['slow_params'])} slow weights "
-                             f"for {len(params)} parameters")
-        self.base_optimizer.load_state_dict(state_dict["base"])
-        self.k, self.alpha, self.fast_steps = state_dict["k"], state_dict["alpha"], state_dict["fast_steps"]
-        for p, slow in zip(params, state_dict["slow_params"]):
-            self.state[p]["slow_param"] = slow.to(device=p.device, dtype=p.dtype).clone()
+        saved = [i for g in state_dict["param_groups"] for i in g["params"]]
+        if len(saved) != len(params):
+            raise ValueError(f"Invalid state_dict: {len(saved)} parameters for {len(params)} "
+                             f"(slow weights and base state must match the parameters)")
+        missing = [i for i in saved if "slow_param" not in state_dict["state"].get(i, {})]
+        missing_keys = [k for g in state_dict["param_groups"] for k in self.GROUP_KEYS if k not in g]
+        if missing or missing_keys:
+            raise ValueError(f"Invalid state_dict: no slow weights for parameters {missing} or no "
+                             f"{sorted(set(missing_keys))} in its groups; is it the base optimizer's? "
+                             f"Load that with opt.base_optimizer.load_state_dict(...)")
+        slow = {i: state_dict["state"][i]["slow_param"] for i in saved}
+        groups = [{k: g[k] for k in self.GROUP_KEYS} for g in state_dict["param_groups"]]
+        for values in groups:
+            validate_lookahead(values["lookahead_k"], values["lookahead_alpha"])
+        self.base_optimizer.load_state_dict(self.base_state_dict(state_dict))   # replaces the group dicts
+        for group, values in zip(self.param_groups, groups):
+            group.update(values)
+        for p, i in zip(params, saved):
+            self.state[p]["slow_param"] = slow[i].to(device=p.device, dtype=p.dtype).clone()
 
     def __repr__(self):
         return f"Lookahead({self.base_optimizer!r}, k={self.k}, alpha={self.alpha})"

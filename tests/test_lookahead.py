@@ -261,10 +261,11 @@ def test_lookahead_state_dict_carries_the_slow_weights_and_the_step_count():
     run(lookahead_factory(straight), straight, N_CKPT + M_CKPT)
 
     def without_slow(sd, params):       # as if slow weights were re-created from the current weights
-        return {**sd, "slow_params": [p.detach().clone() for p in params]}
+        state = {i: {**s, "slow_param": p.detach().clone()} for (i, s), p in zip(sd["state"].items(), params)}
+        return {**sd, "state": state}
 
     def without_count(sd, params):
-        return {**sd, "fast_steps": 0}
+        return {**sd, "param_groups": [{**g, "lookahead_step": 0} for g in sd["param_groups"]]}
 
     for tamper in (without_slow, without_count):
         restored = restored_run(checkpoint, tamper)
@@ -275,7 +276,7 @@ def test_lookahead_load_state_dict_refuses_a_mismatched_state():
     params = make_params()
     sd = lookahead_factory(params).state_dict()
     opt = lookahead_factory(params[:1])
-    with pytest.raises(ValueError, match="2 slow weights for 1 parameters"):
+    with pytest.raises(ValueError, match="2 parameters for 1"):
         opt.load_state_dict(sd)
 
 

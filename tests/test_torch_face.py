@@ -251,7 +251,7 @@ def test_add_param_group_starts_the_new_params_fresh(row):
     opt.add_param_group({"params": [params[1]], "lr": LR / 4})
     assert len(opt.param_groups) == 2 and opt.param_groups[1]["lr"] == LR / 4
     for key, value in opt.param_groups[0].items():      # the defaults fill the rest of the group
-        if key not in ("params", "lr", "counter"):
+        if key not in ("params", "lr", "lookahead_step"):      # Lookahead: each group counts its steps
             assert opt.param_groups[1][key] == value, key
     run(opt, params, STEPS, start=2 * K)
     late = make_params()[1:]
