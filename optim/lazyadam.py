@@ -10,9 +10,18 @@ The semantics of TensorFlow Addons' ``LazyAdam``:
   SparseAdam, counts per parameter tensor, and only steps that give it a gradient;
 * ε is added to the uncorrected √v ("epsilon hat"), with TF's default ``eps=1e-7``;
 * a dense gradient gets the same formula on every row (Keras' Adam);
-* AMSGrad is refused, as TF Addons refuses it ("currently not supported"). A lazy
-  AMSGrad would be well defined: a row outside the batch keeps its v, so its max is
-  unchanged (the LazyAdam chapter checks this).
+* ``amsgrad=True`` is refused: that is this package's choice, not TF Addons'. TF Addons'
+  LazyAdam documents the flag as "currently not supported" but does not refuse it: it
+  passes it on to Keras' Adam, whose dense update then applies AMSGrad, while its own
+  sparse update (``_resource_apply_sparse``) ignores it. A model with a sparse embedding
+  and dense layers would get AMSGrad on the dense layers and plain lazy Adam on the
+  table, silently. We raise instead. A lazy AMSGrad would be well defined (a row outside
+  the batch keeps its v, so its running max is unchanged; the LazyAdam chapter checks
+  this), but neither TF Addons nor torch.optim.SparseAdam implements it.
+* TF Addons is end-of-life: its README (since May 2023) announces minimal maintenance
+  until a planned end of life in May 2024, and its last commit is from April 2024. Its
+  rule is kept here as the reference semantics of lazy Adam, which
+  ``torch.optim.SparseAdam`` shares.
 
 Differences from ``torch.optim.SparseAdam``, which is the same lazy rule: SparseAdam
 refuses dense gradients, defaults to ``eps=1e-8``, and keeps a step count per
@@ -62,8 +71,9 @@ class LazyAdam(Optimizer):
     def validate(hp):
         validate_adam({**hp, "weight_decay": 0.0})
         if hp["amsgrad"]:
-            raise ValueError("Invalid amsgrad: True (allowed: amsgrad=False; LazyAdam follows "
-                             "TF Addons, which does not implement AMSGrad)")
+            raise ValueError("Invalid amsgrad: True (allowed: amsgrad=False; optim's LazyAdam has "
+                             "no lazy AMSGrad. TF Addons' LazyAdam accepts the flag but applies "
+                             "AMSGrad to dense gradients only, plain lazy Adam to sparse ones)")
 
     @staticmethod
     def init_state(p, h, x):

@@ -218,11 +218,18 @@ def test_state_dict_loads_between_lazyadam_and_sparse_adam(direction):
 
 
 # ---------------------------------------------------------------- refusals
-def test_amsgrad_is_refused_in_both_faces():
-    with pytest.raises(ValueError, match="amsgrad"):
-        optim.LazyAdam(amsgrad=True)
-    with pytest.raises(ValueError, match="amsgrad"):
-        optim.torch.LazyAdam([torch.zeros(2, requires_grad=True)], amsgrad=True)
+def test_amsgrad_is_refused_in_both_faces_and_the_message_says_what_tf_addons_does():
+    """Refusing is optim's choice: TF Addons accepts the flag (AMSGrad on dense gradients, plain
+    lazy Adam on sparse ones), and the message must not claim that TF Addons refuses it."""
+    for make in (lambda: optim.LazyAdam(amsgrad=True),
+                 lambda: optim.torch.LazyAdam([torch.zeros(2, requires_grad=True)], amsgrad=True)):
+        with pytest.raises(ValueError, match="amsgrad") as error:
+            make()
+        message = str(error.value)
+        assert "TF Addons' LazyAdam accepts the flag" in message
+        assert "dense gradients only" in message
+    assert "package's choice" in optim.lazyadam.__doc__
+    assert optim.LazyAdam(amsgrad=False).hyper["amsgrad"] is False
 
 
 def dense_only_optimizers():
