@@ -1,0 +1,183 @@
+"""The case study's real-BERT experiments: every setup by a stable name, the plan, the results file.
+
+A *setup* builds the optimizer for a model. ``as_run`` setups are the reader's
+(:mod:`finetuning_lab.reader_setups`, bugs included); ``fixed`` setups are the same
+code with its bugs fixed, one flag each; *cause* setups add exactly one of the
+reader's bugs to a working setup, so each cause is measured alone.
+
+The plan (:func:`plan`) is what ``python -m finetuning_lab reproduce`` runs:
+
+1. every setup's learning rate is chosen on the validation split, with seed 0, from
+   :data:`LRS` (the reader's own runs kept AdamW's rate: the ``as_run`` setups use
+   the rate chosen for AdamW);
+2. then seeds 1 and 2 at the chosen rate. Test F1 is reported, never used to choose.
+
+Each finished run is appended to ``results/bert_ner.json`` at once (a run is keyed
+by setup, lr and seed, and is not run twice), so an interrupted reproduction resumes.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from . import bert
+from .reader_setups import (BertAdamW, Exhausted, TFLookahead, TFRAdam, bert_groups,
+                            ranger_jyhengcoder)
+
+RESULTS = Path(__file__).parent / "results" / "bert_ner.json"
+STEPS = 120
+LRS = (5e-5, 1e-4, 2e-4, 5e-4)
+SEEDS = (0, 1, 2)
+THREADS = 2
+
+
+@dataclass(frozen=True)
+class Setup:
+    name: str
+    kind: str                      # "as_run", "fixed" or "cause"
+    make: Callable                 # model -> optimizer (with .increments_global_step)
+    about: str
+
+
+def _embeddings(model):
+    return [model.bert.embeddings.word_embeddings.weight]
+
+
+def _radam(model, **kw):
+    return TFRAdam(model.parameters(), **kw)
+
+
+def _ranger(model, step_lag=1, zero_slow=True, offset=1, increments=True):
+    inner = TFRAdam(model.parameters(), step_lag=step_lag, eps_on_corrected=True,
+                    inclusive=True, row_sparse=_embeddings(model))
+    return TFLookahead(inner, alpha=0.5, period=6, offset=offset, zero_slow=zero_slow,
+                       increments_global_step=increments)
+
+
+def _once(opt):
+    """The global-step fix: take BERT's own increment out, or don't let the optimizer add one."""
+    opt.increments_global_step = False
+    return opt
+
+
+SETUPS = {s.name: s for s in (
+    # --- as the reader ran them (each inside BERT's create_optimizer) ---
+    Setup("adamw", "as_run", lambda m: BertAdamW(bert_groups(m, 0.01)),
+          "BERT's AdamWeightDecayOptimizer, as google-research/bert ships it"),
+    Setup("radam", "as_run", lambda m: _radam(m),
+          "lifeiteng RAdamOptimizer; global step +2 per update"),
+    Setup("lookahead_radam", "as_run",
+          lambda m: TFLookahead(_radam(m), alpha=0.5, period=5),
+          "lifeiteng Lookahead(RAdam): zero slow weights, halved at update 5; global step +2"),
+    Setup("lookahead_adamw", "as_run",
+          lambda m: TFLookahead(BertAdamW(bert_groups(m, 0.01)), alpha=0.5, period=5),
+          "lifeiteng Lookahead(BERT AdamW) under Python 2: zero slow weights, halved at update 5"),
+    Setup("lookahead_adamw_py3", "as_run", lambda m: Exhausted(m.parameters()),
+          "lifeiteng Lookahead(BERT AdamW) under Python 3: BERT's zip() is exhausted, no update"),
+    Setup("ranger", "as_run", lambda m: ranger_jyhengcoder(m.parameters(), _embeddings(m)),
+          "jyhengcoder Ranger: zero slow weights synced at update 1, step counter off by one; +2"),
+    # --- the same code, its bugs fixed ---
+    Setup("radam_fixed", "fixed", lambda m: _once(_radam(m)),
+          "lifeiteng RAdam, global step +1"),
+    Setup("lookahead_radam_fixed", "fixed",
+          lambda m: _once(TFLookahead(_radam(m), alpha=0.5, period=5, zero_slow=False)),
+          "Lookahead(RAdam), slow weights copied from the pre-trained ones, global step +1"),
+    Setup("lookahead_adamw_fixed", "fixed",
+          lambda m: TFLookahead(BertAdamW(bert_groups(m, 0.01)), alpha=0.5, period=5,
+                                zero_slow=False),
+          "Lookahead(BERT AdamW), slow weights copied"),
+    Setup("ranger_fixed", "fixed",
+          lambda m: _ranger(m, step_lag=0, zero_slow=False, offset=0, increments=False),
+          "Ranger with slow weights copied, first sync at update 6, step counter right, +1"),
+    # --- one cause at a time, on a working setup ---
+    Setup("adamw_double_step", "cause", lambda m: _double(BertAdamW(bert_groups(m, 0.01))),
+          "BERT AdamW with the global step +2: half the updates, the schedule at double speed"),
+    Setup("ranger_off_by_one_only", "cause",
+          lambda m: _ranger(m, step_lag=1, zero_slow=False, offset=0, increments=False),
+          "fixed Ranger but the step counter off by one (r = 1 at update 1, no momentum phase)"),
+    Setup("ranger_zero_slow_only", "cause",
+          lambda m: _ranger(m, step_lag=0, zero_slow=True, offset=1, increments=False),
+          "fixed Ranger but zero slow weights synced at update 1 (every weight halved)"),
+)}
+
+
+def _double(opt):
+    opt.increments_global_step = True
+    return opt
+
+
+def versions() -> dict:
+    import transformers
+    return dict(torch=torch.__version__, transformers=transformers.__version__,
+                python=platform.python_version(), weights_sha256=bert.WEIGHTS_SHA256,
+                model=bert.MODEL)
+
+
+def run(name: str, lr: float, seed: int, steps: int = STEPS, progress=None) -> dict:
+    """One fine-tuning run of setup ``name``: the record the results file holds."""
+    setup = SETUPS[name]
+    torch.set_num_threads(THREADS)
+    start = time.time()
+    holder = {}
+
+    def make(model):
+        holder["opt"] = setup.make(model)
+        return holder["opt"]
+
+    # the optimizer decides how the global step moves, so build it before the loop reads it
+    probe = bert.finetune(make, lr, seed=seed, steps=steps, progress=progress,
+                          increments_global_step=None)
+    return dict(setup=name, kind=setup.kind, fixed=setup.kind == "fixed", seed=seed, lr=lr,
+                steps=steps, updates=probe["updates"], val_f1=round(probe["val_f1"], 4),
+                test_f1=round(probe["test_f1"], 4), final_loss=round(statistics.fmean(
+                    probe["losses"][-10:]), 4), seconds=round(time.time() - start, 1),
+                **versions())
+
+
+def load(path: Path = RESULTS) -> list[dict]:
+    return json.loads(path.read_text())["runs"] if path.exists() else []
+
+
+def save(runs: list[dict], path: Path = RESULTS) -> None:
+    path.parent.mkdir(exist_ok=True)
+    runs = sorted(runs, key=lambda r: (r["setup"], r["lr"], r["seed"]))
+    path.write_text(json.dumps(dict(
+        about="Real-BERT NER fine-tuning runs of the case study (chapters/finetuning.md); "
+              "made by `python -m finetuning_lab reproduce` (run from chapters/).",
+        protocol=dict(steps=STEPS, batch=16, warmup=0.1, lrs=LRS, seeds=SEEDS,
+                      select="lr by validation F1 of seed 0; test F1 reported",
+                      threads=THREADS),
+        runs=runs), indent=1) + "\n")
+
+
+def best_lr(runs: list[dict], name: str) -> float | None:
+    """The rate with the best seed-0 validation F1 among ``LRS`` (None until all are run)."""
+    scores = {r["lr"]: r["val_f1"] for r in runs if r["setup"] == name and r["seed"] == 0}
+    if any(lr not in scores for lr in LRS):
+        return None
+    return max(LRS, key=lambda lr: (scores[lr], -lr))
+
+
+def plan(runs: list[dict], names=None) -> list[tuple[str, float, int]]:
+    """The (setup, lr, seed) runs still missing, in the order they are best run."""
+    names = list(names or SETUPS)
+    done = {(r["setup"], r["lr"], r["seed"]) for r in runs}
+    todo = []
+    adamw_lr = best_lr(runs, "adamw")
+    for name in names:
+        kind = SETUPS[name].kind
+        if name == "adamw" or kind in ("fixed",):
+            todo += [(name, lr, 0) for lr in LRS]
+            lr = best_lr(runs, name)
+            if lr is not None:
+                todo += [(name, lr, s) for s in SEEDS[1:]]
+        elif adamw_lr is not None:            # as run and causes: at AdamW's chosen rate
+            todo += [(name, adamw_lr, s) for s in SEEDS]
+    return [t for t in todo if t not in done]
