@@ -4,9 +4,15 @@ Slow weights φ start as a copy of the initial weights θ₀. After every k step
 the inner ("fast") optimizer — at steps k, 2k, … — they move a fraction α
 towards the fast weights, and the fast weights restart from them. (This is the
 paper's Algorithm 1 and what ``pytorch-optimizer``'s ``Lookahead`` does; versions
-that create φ lazily at the first sync make that first sync a no-op, and one
-widely copied TensorFlow Ranger creates φ as zeros, so its first sync halves
-every weight.)
+that create φ lazily at the first sync make that first sync a no-op, and the
+TensorFlow versions that create φ with ``_zeros_slot`` — michaelrzhang/lookahead's
+``lookahead_tensorflow.py`` (α = 0.8, a sync every k + 1 updates),
+lifeiteng/Optimizers' ``lookahead_optimizer.py`` and jyhengcoder/Ranger_tensorflow's
+``ranger.py`` (a sync at the very first update) — scale every weight by α at their
+first sync. The chapter cites them by line.)
+
+The counter and the slow weights are state: a checkpoint must hold both (the first
+author's ``lookahead_pytorch.py`` saves neither, so a restored run syncs late).
 """
 import numbers
 

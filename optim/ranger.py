@@ -1,8 +1,8 @@
 """Ranger: Lookahead around RAdam, with gradient centralization. Chapter: *Ranger*.
 
-Ranger was assembled by Less Wright in 2019 from RAdam (Liu et al. 2020), Lookahead
-(Zhang et al. 2019) and, in its best-known version, gradient centralization
-(Yong et al. 2020). Its defaults are that repository's, tuned by its author on
+Ranger was assembled by Less Wright in August 2019 from RAdam (Liu et al. 2020) and
+Lookahead (Zhang et al. 2019); in April 2020, about eight months later, he added
+gradient centralization (Yong et al. 2020), and that is its best-known version. Its defaults are that repository's, tuned by its author on
 image classification (ImageNette/ImageWoof leaderboards in fast.ai), not derived:
 
 * ``lr=1e-3``; ``betas=(0.95, 0.999)`` — a β₁ higher than Adam's 0.9;

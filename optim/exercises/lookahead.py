@@ -208,7 +208,8 @@ integers. Return `(fast, slow)`: the fast and the slow weights after the last st
         Mistake("slow weights initialised to zeros",
                 "The slow weights start as a copy of the initial weights. Starting them at 0 "
                 "makes the first sync φ ← α·θ: it shrinks every weight by the factor α "
-                "(the bug of a widely copied TensorFlow Ranger).", _mutant_run(slow_init="zeros")),
+                "(the bug of the TensorFlow Lookaheads and Ranger that make them with "
+                "`_zeros_slot`).", _mutant_run(slow_init="zeros")),
         Mistake("slow weights created at the first sync (the first sync does nothing)",
                 "Created from the fast weights at the first sync, φ equals θ there and the first "
                 "sync is a no-op: the first k steps are not pulled back. The paper copies the "
