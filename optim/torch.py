@@ -262,15 +262,9 @@ class RuleOptimizer(torch.optim.Optimizer):
 
 def hyper_of(group: dict, fixed: dict) -> dict:
     """The rule's hyperparameters from a param group: the group wins over the variant's fixed values
-    (as in torch, where ``AdamW``'s group says ``decoupled_weight_decay=True``), and a one-element
-    tensor (``lr=torch.tensor(1e-3)``) is used as the number it holds, as torch.optim does."""
-    hyper = {**fixed, **group}
-    for key, value in hyper.items():
-        if isinstance(value, torch.Tensor):
-            hyper[key] = value.item()
-        elif type(value) is tuple and any(isinstance(v, torch.Tensor) for v in value):   # betas
-            hyper[key] = tuple(v.item() if isinstance(v, torch.Tensor) else v for v in value)
-    return hyper
+    (as in torch, where ``AdamW``'s group says ``decoupled_weight_decay=True``). A tensor ``lr`` stays a
+    tensor, as in torch.optim's default loop (Adam, NAdam compute their step size in its dtype)."""
+    return {**fixed, **group}
 
 
 def check_torch_scalars(hyper: dict) -> None:
