@@ -459,3 +459,84 @@ def test_ranger_state_dict_round_trip_carries_inner_and_slow_state():
     run(opt, params, 8, start=7)
     for a, b in zip(params, straight):
         assert torch.equal(a.detach(), b.detach())
+
+
+# ---------------------------------------------------------------- the state dict's layout is torch's
+def test_lookahead_state_dict_has_torchs_layout_slow_weights_in_state_k_alpha_in_the_groups():
+    """Generic checkpoint tools see ``state`` and ``param_groups`` only: each parameter's state is the base's
+    plus its slow weights, each group the base's plus lookahead_k, lookahead_alpha, lookahead_step."""
+    params = make_params()
+    opt = lookahead_factory(params)
+    run(opt, params, N_CKPT)
+    sd = opt.state_dict()
+    assert set(sd) == {"state", "param_groups"}
+    base = opt.base_optimizer.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [g["params"] for g in base["param_groups"]]
+    for (i, state), p in zip(sd["state"].items(), params):
+        assert set(state) == set(base["state"][i]) | {"slow_param"}
+        assert torch.equal(state["slow_param"], opt.state[p]["slow_param"])
+    for group in sd["param_groups"]:
+        assert (group["lookahead_k"], group["lookahead_alpha"], group["lookahead_step"]) == (K_CKPT, 0.5, N_CKPT)
+    # a generic tool: every tensor of the state moved to float32 and back, keyed as torch keys it
+    moved = {"state": {i: {k: v.float().double() for k, v in s.items()} for i, s in sd["state"].items()},
+             "param_groups": sd["param_groups"]}
+    lookahead_factory(make_params()).load_state_dict(moved)
+    # its base's part is the base optimizer's own state dict (whose live groups carry Lookahead's keys too)
+    inner = optim.torch.Lookahead.base_state_dict(sd)
+    assert inner["param_groups"] == [{k: v for k, v in g.items() if not k.startswith("lookahead_")}
+                                     for g in base["param_groups"]]
+    for i, s in base["state"].items():
+        assert inner["state"][i].keys() == s.keys() and all(torch.equal(inner["state"][i][k], v) for k, v in s.items())
+
+
+def test_lookahead_loads_a_state_dict_in_the_old_layout_and_continues_bitwise():
+    """Checkpoints written before the torch layout (``base, k, alpha, fast_steps, slow_params``) still resume."""
+    straight = make_params()
+    run(lookahead_factory(straight), straight, N_CKPT + M_CKPT)
+    params = make_params()
+    opt = lookahead_factory(params)
+    run(opt, params, N_CKPT)
+    old = checkpoint({"base": opt.base_optimizer.state_dict(), "k": K_CKPT, "alpha": 0.5, "fast_steps": N_CKPT,
+                      "slow_params": [opt.state[p]["slow_param"].clone() for p in params]})
+    fresh = make_params(seed=42)
+    with torch.no_grad():
+        for p, q in zip(fresh, params):
+            p.copy_(q)
+    opt = lookahead_factory(fresh)
+    opt.load_state_dict(old)
+    run(opt, fresh, M_CKPT, start=N_CKPT)
+    for a, b in zip(fresh, straight):
+        assert torch.equal(a.detach(), b.detach())
+    with pytest.raises(ValueError, match="2 slow weights for 1 parameters"):
+        lookahead_factory(make_params()[:1]).load_state_dict({**old, "base": {
+            "state": {}, "param_groups": [{**old["base"]["param_groups"][0], "params": [0]}]}})
+
+
+def test_lookahead_refuses_its_base_optimizers_state_dict_saying_where_it_goes():
+    params = make_params()
+    opt = lookahead_factory(params)
+    with pytest.raises(ValueError, match=r"no slow weights.*base_optimizer.load_state_dict"):
+        opt.load_state_dict(opt.base_optimizer.state_dict())
+
+
+def test_lookahead_k_and_alpha_are_per_group_like_any_hyperparameter():
+    """A group with lookahead_alpha = 1 is its base optimizer alone; the other group is Lookahead."""
+    plain, mixed = make_params(), make_params()
+    run(torch.optim.Adam(plain, lr=0.02), plain, 20)
+    opt = optim.torch.Lookahead(torch.optim.Adam([{"params": [mixed[0]], "lookahead_alpha": 1.0},
+                                                  {"params": [mixed[1]]}], lr=0.02), k=3, alpha=0.5)
+    assert [g["lookahead_alpha"] for g in opt.param_groups] == [1.0, 0.5]
+    run(opt, mixed, 20)
+    assert torch.equal(mixed[0].detach(), plain[0].detach())
+    assert not torch.equal(mixed[1].detach(), plain[1].detach())
+    opt.alpha = 0.8                                   # the attribute sets every group
+    assert [g["lookahead_alpha"] for g in opt.param_groups] == [0.8, 0.8] and opt.alpha == 0.8
+
+
+def test_lookahead_around_rmsprop_keeps_rmsprops_alpha_apart_from_its_own():
+    ours_p, theirs_p = make_params(), make_params()
+    run(optim.torch.Lookahead(optim.torch.RMSprop(ours_p, lr=0.01, alpha=0.9), k=4, alpha=0.5), ours_p, 40)
+    run(pytorch_optimizer.Lookahead(torch.optim.RMSprop(theirs_p, lr=0.01, alpha=0.9), k=4, alpha=0.5,
+                                    pullback_momentum="none"), theirs_p, 40)
+    for a, b in zip(ours_p, theirs_p):
+        assert_close(a.detach(), b.detach(), "Lookahead(RMSprop)")
