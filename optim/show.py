@@ -14,15 +14,24 @@ class Source:
         self.obj = obj
         code = textwrap.dedent(inspect.getsource(obj))
         self.code = code if docstring else _without_docstring(code)
-        self.path = inspect.getsourcefile(obj).split("optim/", 1)[-1]
+        self.path = _repository_path(inspect.getsourcefile(obj))
 
     def _repr_markdown_(self) -> str:
-        return f"`optim/{self.path}`\n\n```python\n{self.code.rstrip()}\n```"
+        return f"`{self.path}`\n\n```python\n{self.code.rstrip()}\n```"
 
     def __str__(self) -> str:
         return self.code
 
     __repr__ = __str__
+
+
+def _repository_path(path: str) -> str:
+    """``optim/adam.py`` or ``chapters/finetuning_lab/bert.py``: the path a reader finds in the repository."""
+    path = path.replace("\\", "/")
+    for top in ("/optim/", "/chapters/"):
+        if top in path:
+            return top[1:] + path.rsplit(top, 1)[1]
+    return path.rsplit("/", 1)[-1]
 
 
 def _without_docstring(code: str) -> str:

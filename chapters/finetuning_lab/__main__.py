@@ -6,7 +6,8 @@
 
 Each run fine-tunes all-MiniLM-L6-v2 for NER (about 45 s on 2 quiet cores) and is
 appended to ``finetuning_lab/results/bert_ner.json`` as soon as it finishes, so an
-interrupted reproduction resumes where it stopped. ``--fresh`` starts the file anew.
+interrupted reproduction resumes where it stopped, and several workers (each with its
+own ``--only`` list, one thread each) can share the file. ``--fresh`` starts it anew.
 """
 from __future__ import annotations
 
@@ -35,8 +36,7 @@ def main(argv=None) -> int:
         bar = lambda steps: tqdm(steps, desc=f"{len(todo):>2} left  {name} lr={lr:g} seed={seed}",
                                  ncols=100, file=sys.stderr, leave=False)
         record = ex.run(name, lr, seed, progress=bar)
-        runs.append(record)
-        ex.save(runs)
+        runs = ex.save([record])          # merged with what other workers wrote meanwhile
         print(f"{name:<24} lr={lr:<7g} seed={seed}  val F1 {record['val_f1']:.3f}  "
               f"test F1 {record['test_f1']:.3f}  {record['seconds']:.0f} s", flush=True)
     if args.command == "plan":

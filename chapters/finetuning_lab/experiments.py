@@ -33,9 +33,9 @@ from .reader_setups import (BertAdamW, Exhausted, TFLookahead, TFRAdam, bert_gro
 
 RESULTS = Path(__file__).parent / "results" / "bert_ner.json"
 STEPS = 120
-LRS = (5e-5, 1e-4, 2e-4, 5e-4)
+LRS = (1e-4, 3e-4, 1e-3)
 SEEDS = (0, 1, 2)
-THREADS = 2
+THREADS = 1          # one thread: reproducible, and it does not spin-wait on a busy machine
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,11 @@ def _double(opt):
     return opt
 
 
+def _mean_or_none(values) -> float | None:
+    mean = statistics.fmean(values)
+    return None if mean != mean else round(mean, 4)     # nan: no loss was computed
+
+
 def versions() -> dict:
     import transformers
     return dict(torch=torch.__version__, transformers=transformers.__version__,
@@ -136,8 +141,7 @@ def run(name: str, lr: float, seed: int, steps: int = STEPS, progress=None) -> d
                           increments_global_step=None)
     return dict(setup=name, kind=setup.kind, fixed=setup.kind == "fixed", seed=seed, lr=lr,
                 steps=steps, updates=probe["updates"], val_f1=round(probe["val_f1"], 4),
-                test_f1=round(probe["test_f1"], 4), final_loss=round(statistics.fmean(
-                    probe["losses"][-10:]), 4), seconds=round(time.time() - start, 1),
+                test_f1=round(probe["test_f1"], 4), final_loss=_mean_or_none(probe["losses"][-10:]), seconds=round(time.time() - start, 1),
                 **versions())
 
 
@@ -145,9 +149,24 @@ def load(path: Path = RESULTS) -> list[dict]:
     return json.loads(path.read_text())["runs"] if path.exists() else []
 
 
-def save(runs: list[dict], path: Path = RESULTS) -> None:
+def key(run: dict) -> tuple:
+    return run["setup"], run["lr"], run["seed"]
+
+
+def save(runs: list[dict], path: Path = RESULTS) -> list[dict]:
+    """Merge ``runs`` into the file (under a lock: several workers may share it); return all."""
+    import fcntl
     path.parent.mkdir(exist_ok=True)
-    runs = sorted(runs, key=lambda r: (r["setup"], r["lr"], r["seed"]))
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = {key(r): r for r in load(path)}
+        merged.update({key(r): r for r in runs})
+        runs = sorted(merged.values(), key=key)
+        _write(runs, path)
+    return runs
+
+
+def _write(runs: list[dict], path: Path) -> None:
     path.write_text(json.dumps(dict(
         about="Real-BERT NER fine-tuning runs of the case study (chapters/finetuning.md); "
               "made by `python -m finetuning_lab reproduce` (run from chapters/).",
@@ -166,18 +185,35 @@ def best_lr(runs: list[dict], name: str) -> float | None:
 
 
 def plan(runs: list[dict], names=None) -> list[tuple[str, float, int]]:
-    """The (setup, lr, seed) runs still missing, in the order they are best run."""
+    """The (setup, lr, seed) runs still missing, most telling first: AdamW's rates, the
+    reader's setups at AdamW's rate, the fixed setups' rates, their seeds, the causes."""
     names = list(names or SETUPS)
     done = {(r["setup"], r["lr"], r["seed"]) for r in runs}
-    todo = []
+    tuned = [n for n in names if n == "adamw" or SETUPS[n].kind == "fixed"]
     adamw_lr = best_lr(runs, "adamw")
-    for name in names:
-        kind = SETUPS[name].kind
-        if name == "adamw" or kind in ("fixed",):
-            todo += [(name, lr, 0) for lr in LRS]
-            lr = best_lr(runs, name)
-            if lr is not None:
-                todo += [(name, lr, s) for s in SEEDS[1:]]
-        elif adamw_lr is not None:            # as run and causes: at AdamW's chosen rate
-            todo += [(name, adamw_lr, s) for s in SEEDS]
-    return [t for t in todo if t not in done]
+    todo = [("adamw", lr, 0) for lr in LRS if "adamw" in names]
+    if adamw_lr is not None:
+        todo += [(n, adamw_lr, s) for n in names if SETUPS[n].kind == "as_run" and n != "adamw"
+                 for s in SEEDS]
+    todo += [(n, lr, 0) for n in tuned for lr in LRS]
+    for n in tuned:
+        if best_lr(runs, n) is not None:
+            todo += [(n, best_lr(runs, n), s) for s in SEEDS[1:]]
+    if adamw_lr is not None:
+        todo += [(n, adamw_lr, s) for n in names if SETUPS[n].kind == "cause" for s in SEEDS]
+    seen = set()
+    return [t for t in todo if t not in done and not (t in seen or seen.add(t))]
+
+
+def chosen(runs: list[dict], name: str) -> list[dict]:
+    """The runs of ``name`` at its reported rate: its own validation choice if it is tuned
+    (AdamW and the fixed setups), AdamW's otherwise (the reader kept AdamW's rate)."""
+    tuned = name == "adamw" or SETUPS[name].kind == "fixed"
+    lr = best_lr(runs, name if tuned else "adamw")
+    return sorted((r for r in runs if r["setup"] == name and r["lr"] == lr),
+                  key=lambda r: r["seed"])
+
+
+def lr_curve(runs: list[dict], name: str) -> dict[float, float]:
+    """Seed-0 validation F1 at each rate of :data:`LRS` that has been run."""
+    return {r["lr"]: r["val_f1"] for r in runs if r["setup"] == name and r["seed"] == 0}

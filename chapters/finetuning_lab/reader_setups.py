@@ -195,6 +195,7 @@ class Exhausted(torch.optim.Optimizer):
     BERT's AdamW loops over nothing, and the graph still runs without an error.
     """
     increments_global_step = False
+    moves_nothing = True      # the training loop may skip the forward and backward passes
 
     def __init__(self, params):
         super().__init__(params, dict(lr=0.0))
