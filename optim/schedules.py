@@ -3,7 +3,7 @@
 A schedule is a function ``factor(t)`` of the step number t = 1, 2, … (the step about to
 be taken) that multiplies the base learning rate::
 
-    sched = optim.schedules.warmup_linear(warmup=100, total=1000)     # BERT's schedule
+    sched = optim.schedules.warmup_linear(warmup=100, total=1000)     # Hugging Face's formula
     sched(1), sched(100), sched(1000)                                  # 0.01, 1.0, 0.0
 
 NumPy face: the trajectory engine takes ``schedule=sched.for_run(opt)``; by hand,
@@ -77,7 +77,18 @@ def linear_warmup(warmup: int) -> Schedule:
 
 
 def warmup_linear(warmup: int, total: int) -> Schedule:
-    """Linear warm-up, then linear decay to 0 at ``total`` (BERT's schedule)."""
+    """Linear warm-up, then linear decay to 0 at ``total``: ``t / warmup`` for t <= warmup, then
+    ``max(0, (total - t) / (total - warmup))``.
+
+    This is the formula of Hugging Face's ``get_linear_schedule_with_warmup``, evaluated at
+    t = 1, 2, ...; under torch's ``LambdaLR`` Hugging Face evaluates it at the step counter
+    k = t - 1 = 0, 1, ..., so its first step has rate 0 and every later step the rate that this
+    schedule gives the step before. It is not BERT's own schedule (google-research/bert,
+    ``create_optimizer``): there the rate is ``init_lr * (1 - k / total)`` from k = 0
+    (``polynomial_decay`` with power 1), replaced by ``init_lr * k / warmup`` while k < warmup,
+    with k = ``global_step`` = t - 1: the first step has rate 0 and the peak is
+    ``1 - warmup / total``. The chapter *Schedules* compares the three.
+    """
     _positive_int("warmup", warmup)
     _positive_int("total", total)
     if total <= warmup:

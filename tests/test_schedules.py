@@ -61,3 +61,21 @@ def test_a_schedule_changes_the_path():
     plain = run(opt, landscape, steps=20).positions[-1]
     warm = run(opt, landscape, steps=20, schedule=schedules.linear_warmup(10).for_run(opt)).positions[-1]
     assert not np.allclose(plain, warm)
+
+
+def test_warmup_linear_is_hugging_faces_formula_counted_from_one():
+    """transformers' get_linear_schedule_with_warmup runs its lr_lambda through LambdaLR, whose
+    counter starts at 0: its first step has rate 0 and its step t >= 2 the rate that
+    optim.schedules.warmup_linear gives step t - 1 (the chapter Schedules says so)."""
+    transformers_optimization = pytest.importorskip("transformers.optimization")
+    warmup, total = 10, 100
+    base = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    hf = transformers_optimization.get_linear_schedule_with_warmup(base, warmup, total)
+    rates = []
+    for _ in range(total + 5):
+        rates.append(base.param_groups[0]["lr"])
+        base.step()
+        hf.step()
+    ours = schedules.warmup_linear(warmup, total)
+    assert rates[0] == 0.0
+    assert rates[1:] == pytest.approx([ours(t) for t in range(1, total + 5)], abs=1e-15)

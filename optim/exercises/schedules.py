@@ -1,4 +1,5 @@
-"""Exercises of the chapter *Schedules*: the warm-up + cosine factor and BERT's factor."""
+"""Exercises of the chapter *Schedules*: the warm-up + cosine factor and the warm-up + linear
+decay factor (Hugging Face's formula, steps counted from 1)."""
 
 import math
 
@@ -95,7 +96,7 @@ learning rates (one per run); return the learning rates of step t: lr times the 
 ))
 
 
-# --- schedules_warmup_linear (BERT) -------------------------------------------------------
+# --- schedules_warmup_linear (Hugging Face's formula) ---------------------------------------
 
 def schedules_warmup_linear(lr, t, warmup, total):
     return lr * optim.schedules.warmup_linear(warmup, total)(t)
@@ -123,9 +124,10 @@ register(Exercise(
     name="schedules_warmup_linear", chapter=CHAPTER, reference=schedules_warmup_linear,
     make_cases=_cases, returns=("factor",),
     task="""
-BERT's learning-rate factor at step t = 1, 2, ...: a linear warm-up, t / warmup for
-t <= warmup, then a linear decay (total − t) / (total − warmup), which reaches 0 at t = total
-and stays 0 after the end. `lr` is an array of base learning rates (one per run); return the
+The learning-rate factor of a linear warm-up and a linear decay at step t = 1, 2, ... (the
+formula of Hugging Face's get_linear_schedule_with_warmup, with steps counted from 1): a linear
+warm-up, t / warmup for t <= warmup, then a linear decay (total − t) / (total − warmup), which
+reaches 0 at t = total and stays 0 after the end. `lr` is an array of base learning rates (one per run); return the
 learning rates of step t: lr times the factor.
 """,
     mistakes=(
@@ -133,8 +135,11 @@ learning rates of step t: lr times the factor.
                 "During the warm-up the factor climbs from 1/warmup at t = 1 to 1 at t = warmup: "
                 "t / warmup, not 1.", _scaled(_lin_full_rate_first_factor)),
         Mistake("warm-up off by one (t counted from 0)",
-                "Steps are numbered from t = 1: the first factor is 1/warmup, not 0. Use "
-                "t / warmup, not (t − 1) / warmup.", _scaled(_lin_from_zero_factor)),
+                "Steps are numbered from t = 1 here: the first factor is 1/warmup, not 0. Use "
+                "t / warmup, not (t − 1) / warmup. (Counting from 0 is what torch's LambdaLR does "
+                "with Hugging Face's schedule, and what BERT's own code does: there the first "
+                "step has rate 0. This exercise asks for the count from 1.)",
+                _scaled(_lin_from_zero_factor)),
         Mistake("linear decay over total steps instead of total − warmup",
                 "The decay starts at 1 right after the warm-up and reaches 0 at t = total: divide "
                 "by total − warmup, not by total.", _scaled(_lin_over_total_factor)),
