@@ -12,7 +12,10 @@ def rmsprop_update(p, g, s, h, x):
         m_t &= \mu\, m_{t-1} + g_t / (\sqrt{V_t} + \epsilon)  \quad\text{(with momentum)} \\
         w_{t+1} &= w_t - \alpha\, m_t \quad\text{or}\quad w_t - \alpha\, g_t / (\sqrt{V_t} + \epsilon)
 
-    torch calls the averaging constant β₂ ``alpha`` (default 0.99).
+    torch calls the averaging constant β₂ ``alpha`` (default 0.99). ε is added outside the
+    root, as in torch; TensorFlow's RMSProp kernel, Keras ≥ 2.11 and Keras 3 add it inside,
+    √(V_t + ε), and Keras' older ``optimizer_v2`` RMSprop (TF 2.0-2.10) outside when
+    ``momentum=0``, inside otherwise. With β₂ = 0 and ε = 0 the step is α·sign(g_t).
     """
     s.t += 1
     p, g = gradient(p, g, h, x)
