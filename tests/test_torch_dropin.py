@@ -336,6 +336,7 @@ def embedding_run(cls, steps=20, **kw):
     return emb.weight.detach(), opt
 
 
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks")      # torch.optim.Adagrad's own, not ours
 @pytest.mark.parametrize("name,kw", SPARSE_CASES, ids=[f"{n}-{kw}" for n, kw in SPARSE_CASES])
 def test_sgd_and_adagrad_take_sparse_gradients_as_torch_optim_does(name, kw):
     with warnings.catch_warnings():
