@@ -207,3 +207,88 @@ an array of shape (d,).
                 _residual_sign),
     ),
 ))
+
+
+# --- decay_exponent -------------------------------------------------------------------
+
+def decay_exponent(c, lam):
+    # α_t = c/t on a quadratic with gradient noise: in a direction of curvature λ the expected
+    # squared error obeys e_{t+1} = (1 − cλ/t)² e_t + c²σ²/t². The start decays like t^(−2cλ)
+    # and the noise like 1/t, and the slower of the two sets the rate (the chapter derives it).
+    return np.minimum(1.0, 2.0 * np.asarray(c, dtype=float) * lam)
+
+
+_RATE_CONSTANTS = (0.05, 0.1, 0.2, 0.3, 0.45, 1.0, 2.0, 5.0)
+
+
+def _exponent_args(rng, shape):
+    def draw():
+        values = rng.choice(_RATE_CONSTANTS, size=shape)
+        return float(values) if shape == () else values
+    return dict(c=draw(), lam=draw())
+
+
+def _exponent_cases(rng):
+    # Each case mixes directions below and above the threshold 2cλ = 1, so every catalogued
+    # mistake differs from the answer (and from the other mistakes) somewhere.
+    plan = [("one direction", ()), ("one direction", ()), ("one direction", ()),
+            ("vectors of (c, λ) pairs", (6,)), ("vectors of (c, λ) pairs", (6,)),
+            ("a batch of 3 × 4 pairs", (3, 4))]
+    return [Case(label, _exponent_args(rng, shape)) for label, shape in plan] + [
+        Case("slow: c = 0.1, λ = 1 (2cλ = 0.2)", dict(c=0.1, lam=1.0)),
+        Case("fast: c = 1, λ = 1 (2cλ = 2)", dict(c=1.0, lam=1.0)),
+        Case("at the threshold: c = 0.5, λ = 1", dict(c=0.5, lam=1.0)),
+        Case("a spread of both sides", dict(c=np.array([0.05, 0.2, 0.3, 1.0, 2.0, 5.0]),
+                                            lam=np.array([1.0, 1.0, 0.5, 0.3, 2.0, 0.05]))),
+    ]
+
+
+def _no_noise_cap(c, lam):
+    return 2.0 * np.asarray(c, dtype=float) * lam
+
+
+def _always_one(c, lam):
+    return np.ones_like(np.asarray(c, dtype=float) * lam)
+
+
+def _distance_not_loss(c, lam):
+    return np.minimum(0.5, np.asarray(c, dtype=float) * lam)
+
+
+def _forgot_the_square(c, lam):
+    return np.minimum(1.0, np.asarray(c, dtype=float) * lam)
+
+
+def _the_faster_term(c, lam):
+    return np.maximum(1.0, 2.0 * np.asarray(c, dtype=float) * lam)
+
+
+register(Exercise(
+    name="decay_exponent", chapter=CHAPTER, reference=decay_exponent,
+    make_cases=_exponent_cases, returns=("p",),
+    task="""
+SGD with the rate α_t = c/t runs on a quadratic with gradient noise. Along a direction of
+curvature λ (`lam`) the expected loss falls like t^(−p) for large t. Return the exponent p.
+`c` and `lam` are positive numbers, or arrays of one shape (one direction per entry): return p
+of that shape. (Hint: the start is forgotten like t^(−2cλ); the noise alone leaves about 1/t.)
+""",
+    mistakes=(
+        Mistake("forgot that the noise caps the rate at 1/t",
+                "The start decays like t^(−2cλ), but every step also adds noise α_t²σ² = c²σ²/t², "
+                "and that alone leaves an error of order 1/t: p = min(1, 2cλ), never above 1.",
+                _no_noise_cap),
+        Mistake("assumed c/t always gives 1/t",
+                "Only if 2cλ > 1. With a small c the start is forgotten slowly, like t^(−2cλ), and "
+                "that is slower than 1/t: p = min(1, 2cλ).", _always_one),
+        Mistake("gave the exponent of the distance, not of the loss",
+                "min(1/2, cλ) is how fast the distance |w_t − w*| shrinks; the loss is ½λ·distance², "
+                "so its exponent is twice that: min(1, 2cλ).", _distance_not_loss),
+        Mistake("forgot to square the contraction factor",
+                "Each step multiplies the error by (1 − cλ/t), so the *squared* error, and the loss, "
+                "by (1 − cλ/t)² ≈ 1 − 2cλ/t: the start decays like t^(−2cλ), not t^(−cλ).",
+                _forgot_the_square),
+        Mistake("took the faster of the two terms",
+                "The loss is a sum of two terms, t^(−2cλ) and 1/t: the *slower* one wins at large t, "
+                "so p = min(1, 2cλ), not max.", _the_faster_term),
+    ),
+))

@@ -33,3 +33,13 @@ HAND_COMPUTED = {
     "minibatch_gradient": [((np.array([1.0, 0.0]), np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]),
                              np.array([1.0, 1.0, 1.0]), np.array([0, 2])), ([10.0, 12.0],))],
 }
+
+
+def _decay_exponent(c, lam):
+    two_c_lam = 2 * np.asarray(c) * np.asarray(lam)
+    return np.where(two_c_lam < 1, two_c_lam, 1.0)
+
+
+SOLUTIONS["decay_exponent"] = _decay_exponent
+# 2cλ = 0.2 (the start decays slower than the noise); 2cλ = 2 (the noise's 1/t)
+HAND_COMPUTED["decay_exponent"] = [((0.1, 1.0), (0.2,)), ((1.0, 1.0), (1.0,)), ((0.25, 0.5), (0.25,))]
