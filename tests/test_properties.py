@@ -120,7 +120,9 @@ def test_adam_with_beta1_0_is_rmsprop_on_bias_corrected_v(run, lr, b2, eps):
         c = (1 - b2**t) ** 0.5
         pr, sr = rms.with_hyper(lr=lr * c, eps=eps * c).step(pr, g, sr)
         np.testing.assert_array_equal(sa.v, sr.v)
-        np.testing.assert_allclose(pa, pr, rtol=1e-12, atol=1e-12 * lr)
+        # the two rearrangements of one formula differ by a few ulps of a step, every step: the
+        # differences add up (hypothesis found 3e-12 relative on a parameter that moved back to ~0)
+        np.testing.assert_allclose(pa, pr, rtol=1e-11, atol=1e-12 * lr * t)
 
 
 def test_plain_rmsprop_is_not_bias_corrected():
