@@ -59,6 +59,7 @@ def _plain_adam(w, g, m, v, t, lr, beta1, beta2, eps):
 
 
 def _lookahead_corrected_with_beta_t(w, g, m, v, t, lr, beta1, beta2, eps):
+    # Ruder (2016): β₁·m̂_t + (1 − β₁)·g_t/(1 − β₁ᵗ), m̂_t = m_t/(1 − β₁ᵗ)
     m, v = _moments(g, m, v, beta1, beta2)
     direction = beta1 * m / (1 - beta1**t) + (1 - beta1) * g / (1 - beta1**t)
     return _finish(w, direction, v, t, lr, beta2, eps), m, v
@@ -124,9 +125,12 @@ leave the inputs unchanged.
                 "Adam steps along m_t/(1 − β₁ᵗ). Nadam looks one step ahead: the momentum part "
                 "uses the new m_t as if it were next step's, β₁·m_t/(1 − β₁ᵗ⁺¹), and the "
                 "gradient part (1 − β₁)·g/(1 − β₁ᵗ) is added to it.", _plain_adam),
-        Mistake("look-ahead term corrected with 1 − β₁ᵗ instead of 1 − β₁ᵗ⁺¹",
-                "β₁·m_t stands in for next step's momentum, an average of t + 1 gradients: its "
-                "bias correction is 1 − β₁ᵗ⁺¹. The gradient term keeps 1 − β₁ᵗ.",
+        Mistake("Ruder's simplification: the look-ahead term corrected with 1 − β₁ᵗ, "
+                "not 1 − β₁ᵗ⁺¹",
+                "You wrote β₁·m̂_t + (1 − β₁)·g/(1 − β₁ᵗ) with m̂_t = m_t/(1 − β₁ᵗ): the form of "
+                "Ruder's overview (2016), which simplifies Dozat's. In Dozat's Nadam (and in torch "
+                "and Keras) β₁·m_t stands in for next step's momentum, an average of t + 1 "
+                "gradients, so its bias correction is 1 − β₁ᵗ⁺¹; the gradient term keeps 1 − β₁ᵗ.",
                 _lookahead_corrected_with_beta_t),
         Mistake("forgot the (1 − β₁)·g_t term",
                 "The look-ahead has two parts: β₁·m_t/(1 − β₁ᵗ⁺¹) *plus* the fresh gradient "
