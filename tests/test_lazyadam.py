@@ -233,8 +233,10 @@ def test_amsgrad_is_refused_in_both_faces_and_the_message_says_what_tf_addons_do
 
 
 def dense_only_optimizers():
+    """The torch face's classes that refuse sparse gradients (SGD and Adagrad take them, as in torch)."""
     rules = [name for name in optim.torch.__all__
-             if isinstance(getattr(optim.torch, name), type) and name not in ("LazyAdam", "Lookahead", "Ranger")]
+             if isinstance(getattr(optim.torch, name), type) and name not in ("LazyAdam", "Lookahead", "Ranger")
+             and not getattr(getattr(optim.torch, name), "supports_sparse", False)]
     table = {name: (lambda ps, name=name: getattr(optim.torch, name)(ps, lr=0.01)) for name in rules}
     table["Lookahead"] = lambda ps: optim.torch.Lookahead(optim.torch.Adam(ps))
     table["Ranger"] = lambda ps: optim.torch.Ranger(ps)
