@@ -19,6 +19,10 @@ def adam_update(p, g, s, h, x):
     order of computation" (end of its section 2). It is the same number as ε added
     *after* the bias-corrected square root (torch, the paper), and it saves a pass
     over memory. Weight decay λ is an L2 term in the gradient, or decoupled (AdamW).
+
+    α is the typical length of a coordinate's step, not a hard bound: |Δ_t| can reach
+    α(1−β₁)/√((1−β₂)(1−β₁²/β₂)) ≈ 7.27α for the defaults (a gradient growing by β₂/β₁ per
+    step; derived and measured in the chapter *Adam*).
     """
     p, g = gradient(p, g, h, x)
     s.t += 1

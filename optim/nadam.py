@@ -19,7 +19,12 @@ def nadam_update(p, g, s, h, x):
     (float32 unless the default dtype is float64); the torch face does the same.
 
     ``momentum_decay=float("inf")`` turns the schedule off (μ_t = β₁, ∏μ_i = β₁ᵗ):
-    Nadam without schedule, m̂ = β₁m_t/(1−β₁ᵗ⁺¹) + (1−β₁)g_t/(1−β₁ᵗ).
+    Nadam without schedule, m̂ = β₁m_t/(1−β₁ᵗ⁺¹) + (1−β₁)g_t/(1−β₁ᵗ), Dozat's correction
+    (Ruder's 2016 overview simplifies it to β₁m_t/(1−β₁ᵗ) for the first term).
+
+    With torch's ψ = 0.004, μ_t ≈ 0.45 for thousands of steps and ∏μ_i ≈ 0 after a few
+    dozen: the step is then ≈ α[(1−μ_t)g_t + μ_{t+1}m_t]/(√v̂_t + ε), QHAdam (Ma & Yarats
+    2019) with ν ≈ 0.45 and m_t still an average with β₁.
     """
     p, g = gradient(p, g, h, x)
     s.t += 1
