@@ -1,6 +1,13 @@
-"""The fine-tuning chapter's laboratory: a synthetic language, a tiny BERT, pre-training, fine-tuning.
+"""The fine-tuning chapter's laboratory.
 
-Everything is seeded and generated here; nothing is downloaded.
+The case study itself runs on a real pre-trained BERT: :mod:`finetuning_lab.bert`
+(the model, BERT's training loop), :mod:`finetuning_lab.ner_corpus` (the data),
+:mod:`finetuning_lab.reader_setups` (the reader's TensorFlow optimizers, transcribed)
+and :mod:`finetuning_lab.experiments` (the runs; ``python -m finetuning_lab reproduce``).
+
+This module is the *tiny* lab, for experiments that take seconds (the chapter's
+exercises): a synthetic language, a tiny BERT, pre-training, fine-tuning. Everything is
+seeded and generated here; nothing is downloaded.
 
 * :func:`make_corpus` writes sentences of a small seeded grammar. Some words are names;
   whether a name is a person, a place, an organisation or no entity at all is decided
@@ -222,16 +229,3 @@ def param_groups(model, weight_decay):
     return [{"params": [p for n, p in named if not no_decay(n)], "weight_decay": weight_decay},
             {"params": [p for n, p in named if no_decay(n)], "weight_decay": 0.0}]
 
-
-def zero_slow_lookahead(base_optimizer, k=6, alpha=0.5):
-    """A REPRODUCTION of a bug in other code, not a fix: Lookahead whose slow weights start at 0.
-
-    One widely copied TensorFlow Ranger creates its slow weights as zeros, so its
-    first synchronisation sets every weight to α·θ_k: with α = 0.5, half of it.
-    Built on ``optim.torch.Lookahead`` with only the initialisation changed.
-    """
-    import optim.torch
-    opt = optim.torch.Lookahead(base_optimizer, k=k, alpha=alpha)
-    for p in opt._params():
-        opt.state[p]["slow_param"].zero_()
-    return opt

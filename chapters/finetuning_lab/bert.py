@@ -199,3 +199,29 @@ def finetune(make_optimizer, lr: float, seed: int = 0, steps: int = 120, batch: 
     losses = losses or [float("nan")]
     test_f1 = entity_f1(test.tags, predict(model, test))
     return dict(val_f1=val_f1, test_f1=test_f1, updates=updates, losses=losses, model=model)
+
+
+def scaled(model, alpha: float):
+    """A copy of ``model`` with every parameter multiplied by ``alpha``: what a Lookahead sync
+    against zero slow weights does (slow ← 0 + α(w − 0), w ← slow)."""
+    import copy
+    copy_ = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in copy_.parameters():
+            p.mul_(alpha)
+    return copy_
+
+
+def representation_damage(model, alpha: float, split: Encoded, n: int = 64):
+    """Per layer (embeddings, then each encoder layer): the mean cosine similarity between the
+    hidden states of ``model`` and of its ``alpha``-scaled copy, and the ratio of their norms."""
+    ids, _ = split.batch(range(min(n, len(split.ids))))
+    mask = ids != 0
+    with torch.no_grad():
+        outs = [m.bert(input_ids=ids, attention_mask=mask.long(), output_hidden_states=True)
+                .hidden_states for m in (model, scaled(model, alpha))]
+    cosine = [torch.nn.functional.cosine_similarity(a[mask], b[mask], dim=-1).mean().item()
+              for a, b in zip(*outs)]
+    norm = [(b[mask].norm(dim=-1).mean() / a[mask].norm(dim=-1).mean()).item()
+            for a, b in zip(*outs)]
+    return np.array(cosine), np.array(norm)
