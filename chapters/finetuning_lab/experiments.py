@@ -7,9 +7,10 @@ reader's bugs to a working setup, so each cause is measured alone.
 
 The plan (:func:`plan`) is what ``python -m finetuning_lab reproduce`` runs:
 
-1. every setup's learning rate is chosen on the validation split, with seed 0, from
-   :data:`LRS` (the reader's own runs kept AdamW's rate: the ``as_run`` setups use
-   the rate chosen for AdamW);
+1. every tuned setup's learning rate is chosen on the validation split, with seed 0,
+   from :data:`LRS`, extended upwards (1e-3, 3e-3, 1e-2, …) while the best rate is the
+   largest tried (the reader's own runs kept AdamW's rate: the ``as_run`` and
+   ``cause`` setups use the rate chosen for AdamW);
 2. then seeds 1 and 2 at the chosen rate. Test F1 is reported, never used to choose.
 
 Each finished run is appended to ``results/bert_ner.json`` at once (a run is keyed
@@ -176,12 +177,23 @@ def _write(runs: list[dict], path: Path) -> None:
         runs=runs), indent=1) + "\n")
 
 
-def best_lr(runs: list[dict], name: str) -> float | None:
-    """The rate with the best seed-0 validation F1 among ``LRS`` (None until all are run)."""
+def grid(runs: list[dict], name: str) -> tuple[float, ...]:
+    """The rates tried for ``name``: :data:`LRS`, extended by ×3 steps while the best is the largest."""
     scores = {r["lr"]: r["val_f1"] for r in runs if r["setup"] == name and r["seed"] == 0}
-    if any(lr not in scores for lr in LRS):
+    lrs = list(LRS)
+    while all(lr in scores for lr in lrs) and max(lrs, key=lambda lr: (scores[lr], -lr)) == lrs[-1]:
+        lrs.append(float(f"{lrs[-1] * 3:.0e}") if str(lrs[-1]).startswith("1") else
+                   float(f"{lrs[-1] * 10 / 3:.0e}"))
+    return tuple(lrs)
+
+
+def best_lr(runs: list[dict], name: str) -> float | None:
+    """The rate with the best seed-0 validation F1 on the :func:`grid` (None until all are run)."""
+    scores = {r["lr"]: r["val_f1"] for r in runs if r["setup"] == name and r["seed"] == 0}
+    lrs = grid(runs, name)
+    if any(lr not in scores for lr in lrs):
         return None
-    return max(LRS, key=lambda lr: (scores[lr], -lr))
+    return max(lrs, key=lambda lr: (scores[lr], -lr))
 
 
 def plan(runs: list[dict], names=None) -> list[tuple[str, float, int]]:
@@ -191,11 +203,11 @@ def plan(runs: list[dict], names=None) -> list[tuple[str, float, int]]:
     done = {(r["setup"], r["lr"], r["seed"]) for r in runs}
     tuned = [n for n in names if n == "adamw" or SETUPS[n].kind == "fixed"]
     adamw_lr = best_lr(runs, "adamw")
-    todo = [("adamw", lr, 0) for lr in LRS if "adamw" in names]
+    todo = [("adamw", lr, 0) for lr in grid(runs, "adamw") if "adamw" in names]
     if adamw_lr is not None:
         todo += [(n, adamw_lr, s) for n in names if SETUPS[n].kind == "as_run" and n != "adamw"
                  for s in SEEDS]
-    todo += [(n, lr, 0) for n in tuned for lr in LRS]
+    todo += [(n, lr, 0) for n in tuned for lr in grid(runs, n)]
     for n in tuned:
         if best_lr(runs, n) is not None:
             todo += [(n, best_lr(runs, n), s) for s in SEEDS[1:]]
