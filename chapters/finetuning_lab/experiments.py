@@ -8,8 +8,8 @@ reader's bugs to a working setup, so each cause is measured alone.
 The plan (:func:`plan`) is what ``python -m finetuning_lab reproduce`` runs:
 
 1. every tuned setup's learning rate is chosen on the validation split, with seed 0,
-   from :data:`LRS`, extended upwards (1e-3, 3e-3, 1e-2, …) while the best rate is the
-   largest tried (the reader's own runs kept AdamW's rate: the ``as_run`` and
+   from :data:`LRS`, extended along the 1-3-10 ladder while the best rate is at an
+   end of the rates tried (the reader's own runs kept AdamW's rate: the ``as_run`` and
    ``cause`` setups use the rate chosen for AdamW);
 2. then seeds 1 and 2 at the chosen rate. Test F1 is reported, never used to choose.
 
@@ -178,13 +178,26 @@ def _write(runs: list[dict], path: Path) -> None:
 
 
 def grid(runs: list[dict], name: str) -> tuple[float, ...]:
-    """The rates tried for ``name``: :data:`LRS`, extended by ×3 steps while the best is the largest."""
+    """The rates tried for ``name``: :data:`LRS`, extended by a step of the 1-3-10 ladder
+    beyond whichever end holds the best validation F1, until the best is inside."""
     scores = {r["lr"]: r["val_f1"] for r in runs if r["setup"] == name and r["seed"] == 0}
     lrs = list(LRS)
-    while all(lr in scores for lr in lrs) and max(lrs, key=lambda lr: (scores[lr], -lr)) == lrs[-1]:
-        lrs.append(float(f"{lrs[-1] * 3:.0e}") if str(lrs[-1]).startswith("1") else
-                   float(f"{lrs[-1] * 10 / 3:.0e}"))
+    while all(lr in scores for lr in lrs):
+        best = max(lrs, key=lambda lr: (scores[lr], -lr))
+        if best == lrs[-1]:
+            lrs.append(_ladder(lrs[-1], up=True))
+        elif best == lrs[0]:
+            lrs.insert(0, _ladder(lrs[0], up=False))
+        else:
+            break
     return tuple(lrs)
+
+
+def _ladder(lr: float, up: bool) -> float:
+    """The next rate on the 1-3-10 ladder: 1e-4 -> 3e-4 -> 1e-3 (up), 1e-4 -> 3e-5 (down)."""
+    ones = f"{lr:.0e}".startswith("1")
+    factor = (3 if ones else 10 / 3) if up else (1 / (10 / 3) if ones else 1 / 3)
+    return float(f"{lr * factor:.0e}")
 
 
 def best_lr(runs: list[dict], name: str) -> float | None:
