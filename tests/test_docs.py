@@ -10,12 +10,14 @@
 * The README's test command is, character for character, the one `.ci/run` runs, and
   the README shows both of the user's commands verbatim.
 * The citation table of CONTRIBUTING.md lists exactly the keys of `references.bib`.
+* The README's example of `optim` runs and prints what its comment says.
 """
 from __future__ import annotations
 
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -173,3 +175,14 @@ def test_citation_table_lists_every_key_of_references_bib():
         "CONTRIBUTING.md's citation table and references.bib disagree: "
         f"add rows for {missing}; remove rows for {unknown}"
     )
+
+
+def test_readme_example_runs():
+    blocks = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(), flags=re.M | re.S)
+    assert blocks, "README.md shows no Python example"
+    code = blocks[0]
+    assert len([line for line in code.splitlines() if line.strip()]) <= 10, "ten lines, as promised"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    printed = re.search(r"print\(state\)\s+# (.+)", code).group(1)
+    assert run.stdout.strip() == printed.strip(), (run.stdout, printed)

@@ -28,7 +28,6 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 JUPYTER = Path(sys.executable).with_name("jupyter")  # the venv's, beside its python
