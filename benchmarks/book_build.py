@@ -11,7 +11,7 @@ are left alone, and measures:
    the execution cache (what a change to `_config.yml` costs);
 
 then each chapter's execution time, as the clean build's jupyter-cache recorded it,
-against the budget of DESIGN.md (30 s a chapter on 2 cores).
+against the budget of CONTRIBUTING.md (30 s a chapter on 2 cores).
 """
 from __future__ import annotations
 
