@@ -12,9 +12,10 @@ fixed colour; families share a hue so that related methods read together:
 - orange/red/brown: the Adam family (Adam, AdamW, NAdam, RAdam, LazyAdam);
 - purple/pink: the Lookahead family (Lookahead, Ranger).
 
-All colours have a relative luminance between 0.12 and 0.31, so every one has
-at least 3:1 contrast against a white page and against a near-black one
-(WCAG's threshold for graphics). Hue alone cannot keep 13 colours apart for
+All colours have a relative luminance between 0.13 and 0.30, so every one has
+at least 3:1 contrast against a white page and against the dark theme's page
+(``PAGE_BACKGROUNDS``; WCAG's threshold for graphics): one colour serves both
+themes, there is no dark variant to keep in step. Hue alone cannot keep 13 colours apart for
 every reader, so ``LINESTYLES`` gives members of a family different dashes:
 any two optimizers drawn with the same dash stay well apart (CIELAB ΔE > 10)
 under simulated deuteranopia and protanopia too (``tests/test_plots_widgets.py``
@@ -26,6 +27,20 @@ no new figure). The widgets of ``optim.widgets`` and any precomputed animation
 use the very same panels, so a static page shows exactly what a live slider
 would. Figures made here are not registered with pyplot (no leak in loops, no
 duplicate output in a notebook); a panel shows itself in a notebook as a PNG.
+
+Both themes. The book's pages follow the reader's light or dark setting, and
+one figure serves both: figures are drawn on a *transparent* background, and
+everything that is not an optimizer's colour (text, axes, ticks, grid, contour
+bands) is a mid grey or a translucent tint that reads on white and on the dark
+page alike (``NEUTRAL``: about 4.2:1 on both). Why not a dark variant of each
+figure? It would double every page's images and every player's frames (their
+budgets), need a build-time switch, and would not reach the Jupyter reader in a
+dark JupyterLab; a transparent figure does, with no machinery. Chapters draw
+with explicit ``color="black"`` here and there; ``neutralize(fig)`` maps such
+black, white and grey colours to theme-neutral ones just before a figure is
+shown (pyplot's inline figures included, see ``use_style``), and leaves every
+other colour alone. ``chapters/_static/optim.css`` stops the theme from putting
+a white card behind the images of cell outputs in dark mode.
 
     use_style()                                   # once per chapter
     trajectory_plot(trajectories, landscape)      # contour map with paths
@@ -45,7 +60,8 @@ import matplotlib
 import numpy as np
 from cycler import cycler
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import LinearSegmentedColormap, to_rgb
+from matplotlib.colors import (LinearSegmentedColormap, ListedColormap, to_rgb, to_rgba,
+                               to_rgba_array)
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -85,7 +101,7 @@ LINESTYLES = {
 }
 """Dash per display name: tells family members apart where hue cannot."""
 
-FALLBACK_COLORS = ("#5D6D9E", "#8A7A00", "#7E57C2", "#A0522D", "#2E8B8B", "#B03060")
+FALLBACK_COLORS = ("#5D6D9E", "#8A7A00", "#7E57C2", "#A0522D", "#2E8B8B", "#B83A68")
 """Colours for names the book does not know, picked by a stable hash of the name."""
 
 
@@ -118,13 +134,30 @@ def linestyle(name: str):
 PAGE_WIDTH_IN = 7.0  # 700 px at 100 dpi: the width of a Jupyter Book page
 DPI = 100
 
+PAGE_BACKGROUNDS = {"light": "#FFFFFF", "dark": "#14181E"}
+"""The page colours of the book's theme (pydata-sphinx-theme's ``--pst-color-background``)."""
+
+NEUTRAL = "#7A7A7A"
+"""The grey of text, axes and ticks: 4.3:1 on the light page, 4.2:1 on the dark one."""
+
+_TRANSPARENT = (1.0, 1.0, 1.0, 0.0)
+
 _LIGHT = {
     "figure.figsize": (PAGE_WIDTH_IN, 3.2),
     "figure.dpi": DPI,
     "savefig.dpi": DPI,
-    "figure.facecolor": "white",
-    "savefig.facecolor": "white",
-    "axes.facecolor": "white",
+    # Transparent: the page shows through, white or dark (see the module docstring).
+    "figure.facecolor": _TRANSPARENT,
+    "figure.edgecolor": _TRANSPARENT,
+    "savefig.facecolor": "auto",
+    "savefig.edgecolor": "auto",
+    "axes.facecolor": _TRANSPARENT,
+    "axes.edgecolor": NEUTRAL,
+    "axes.labelcolor": NEUTRAL,
+    "text.color": NEUTRAL,
+    "xtick.color": NEUTRAL,
+    "ytick.color": NEUTRAL,
+    "legend.labelcolor": NEUTRAL,
     "figure.constrained_layout.use": True,
     "font.size": 10,
     "axes.titlesize": 11,
@@ -137,14 +170,15 @@ _LIGHT = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
-    "grid.color": "#000000",
-    "grid.alpha": 0.12,
+    "grid.color": NEUTRAL,
+    "grid.alpha": 0.3,
     "grid.linewidth": 0.6,
     "lines.linewidth": 1.6,
     "lines.markersize": 4,
     "axes.prop_cycle": cycler(color=list(COLORS.values())),
     "image.cmap": "viridis",
 }
+"""The book's style: theme-neutral (transparent, mid greys), for light and dark pages alike."""
 
 _DARK = {
     **_LIGHT,
@@ -154,11 +188,13 @@ _DARK = {
     "axes.edgecolor": "#BBBBBB",
     "axes.labelcolor": "#DDDDDD",
     "text.color": "#DDDDDD",
+    "legend.labelcolor": "#DDDDDD",
     "xtick.color": "#BBBBBB",
     "ytick.color": "#BBBBBB",
     "grid.color": "#FFFFFF",
     "grid.alpha": 0.15,
 }
+"""An opaque dark style, for a figure meant only for a dark background (the book needs none)."""
 
 
 def style(dark: bool = False) -> dict:
@@ -170,8 +206,14 @@ _chosen = {"dark": False}  # the variant that ``use_style`` last chose; panels d
 
 
 def use_style(dark: bool = False) -> None:
-    """Apply the book's style to every later figure (call once per chapter)."""
+    """Apply the book's style to every later figure (call once per chapter).
+
+    In a Jupyter kernel this also makes pyplot's inline figures theme-neutral when
+    they are shown: ``neutralize`` runs on each before it becomes a PNG, so a
+    chapter's ``color="black"`` reads on a dark page too.
+    """
     _chosen["dark"] = dark
+    _neutral_inline_figures()
     matplotlib.rcParams.update(style(dark))
 
 
@@ -183,9 +225,178 @@ def styled(dark: bool = False):
 
 
 def _is_dark(ax) -> bool:
-    """Whether ``ax`` has a dark background (contours and markers adapt to it)."""
-    r, g, b = to_rgb(ax.get_facecolor())
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5
+    """Whether ``ax`` has an opaque dark background (contours and markers adapt to it)."""
+    r, g, b, a = to_rgba(ax.get_facecolor())
+    return a > 0.5 and 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.5
+
+
+# ------------------------------------------------------- theme-neutral colours
+
+KEEP = "optim-keep"
+"""The gid of an artist whose black or white ``neutralize`` must leave alone (a ★, a halo)."""
+
+
+def _relative_luminance(rgb) -> float:
+    linear = np.where(np.asarray(rgb) <= 0.04045, np.asarray(rgb) / 12.92,
+                      ((np.asarray(rgb) + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+_BACKGROUND_LUMINANCES = [_relative_luminance(to_rgb(c)) for c in PAGE_BACKGROUNDS.values()]
+_NEUTRAL_RGB = to_rgb(NEUTRAL)
+
+
+def _reads_on_both(rgb) -> bool:
+    """At least 3:1 against both page colours (WCAG's threshold for graphics)."""
+    lum = _relative_luminance(rgb)
+    return all((max(lum, b) + 0.05) / (min(lum, b) + 0.05) >= 3.0 for b in _BACKGROUND_LUMINANCES)
+
+
+def neutral_color(color):
+    """``color`` as it should be drawn on a page of either theme (an RGBA tuple).
+
+    Only greys change (black, white, ``#555``: colours a chapter picks for reference
+    lines and annotations, which vanish on one of the two pages); a grey that has
+    3:1 contrast on both pages stays, any other becomes ``NEUTRAL``. A translucent
+    grey keeps its contrast on the page it was made for: black at alpha 0.05 (a
+    shaded band) becomes the neutral grey at about 0.1. Colours with a hue are kept.
+    """
+    r, g, b, a = to_rgba(color)
+    if a == 0 or max(r, g, b) - min(r, g, b) > 0.08 or _reads_on_both((r, g, b)):
+        return (r, g, b, a)
+    old, new = (r + g + b) / 3, _NEUTRAL_RGB[0]
+    if a < 1:
+        page = 1.0 if old < new else to_rgb(PAGE_BACKGROUNDS["dark"])[0]
+        a = min(1.0, a * abs(old - page) / max(abs(new - page), 1e-6))
+    return (*_NEUTRAL_RGB, a)
+
+
+def _neutral_colors(colors):
+    colors = to_rgba_array(colors)
+    return np.array([neutral_color(c) for c in colors]) if len(colors) else colors
+
+
+def _backdrop(color):
+    """A background that sits behind text (a legend, a label's box): a faint grey tint.
+
+    On white it reads as light grey, on the dark page as a slightly lighter dark.
+    """
+    r, g, b, a = to_rgba(color)
+    if a == 0 or max(r, g, b) - min(r, g, b) > 0.08 or _reads_on_both((r, g, b)):
+        return (r, g, b, a)  # a hue, nothing, or a backdrop already (idempotent)
+    return (*_NEUTRAL_RGB, 0.18 * a)
+
+
+def neutralize(fig: Figure) -> Figure:
+    """Make ``fig`` read on light and dark pages alike; returns it (drawn later as usual).
+
+    The figure and axes backgrounds become transparent; text, spines, ticks, grid
+    and lines drawn in black, white or a weak grey get theme-neutral greys
+    (``neutral_color``); legend frames and text boxes a faint tint. Colours with a
+    hue, colour-mapped data (images, filled contours, scatter by value) and
+    artists with gid ``KEEP`` are left as they are. Idempotent, and cheap next to
+    a draw. A figure in the dark style (``use_style(dark=True)``) is left alone.
+    """
+    from matplotlib.axis import Tick
+    from matplotlib.collections import Collection
+    from matplotlib.contour import ContourSet
+    from matplotlib.legend import Legend
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.text import Text
+
+    if _chosen["dark"]:
+        return fig
+    fig.patch.set_facecolor(_TRANSPARENT)
+    fig.patch.set_edgecolor(_TRANSPARENT)
+    for ax in fig.axes:
+        ax.patch.set_facecolor(_TRANSPARENT)
+        for axis in ax._axis_map.values():
+            for which, ticks in (("major", axis.majorTicks), ("minor", axis.minorTicks)):
+                if not len(ticks):
+                    continue
+                tick = ticks[0]
+                grid = to_rgba(tick.gridline.get_color(), tick.gridline.get_alpha())
+                axis.set_tick_params(
+                    which=which, color=neutral_color(tick.tick1line.get_color()),
+                    labelcolor=neutral_color(tick.label1.get_color()),
+                    grid_color=NEUTRAL if max(grid[:3]) - min(grid[:3]) <= 0.08 else grid[:3],
+                    grid_alpha=max(0.3, grid[3]) if max(grid[:3]) - min(grid[:3]) <= 0.08
+                    else grid[3])
+    for artist in fig.findobj(include_self=False):
+        if isinstance(artist, Tick) or (artist.get_gid() or "").startswith(KEEP):
+            continue
+        if isinstance(artist, Legend):
+            frame = artist.legendPatch
+            face, edge = frame.get_facecolor(), frame.get_edgecolor()  # alpha folded in
+            frame.set_alpha(None)
+            frame.set_facecolor(_backdrop(face))
+            frame.set_edgecolor(_backdrop(edge))
+        elif isinstance(artist, Text):
+            artist.set_color(neutral_color(artist.get_color()))
+            box = artist.get_bbox_patch()
+            if box is not None:
+                face, edge = box.get_facecolor(), box.get_edgecolor()
+                box.set_alpha(None)
+                box.set_facecolor(_backdrop(face))
+                box.set_edgecolor(_backdrop(edge))
+        elif isinstance(artist, Line2D):
+            artist.set_color(neutral_color(to_rgba(artist.get_color(), artist.get_alpha())))
+            for get, set_ in (("get_markerfacecolor", "set_markerfacecolor"),
+                              ("get_markeredgecolor", "set_markeredgecolor")):
+                value = getattr(artist, get)()
+                if not (isinstance(value, str) and value in ("none", "auto")):
+                    getattr(artist, set_)(neutral_color(value))
+        elif isinstance(artist, ContourSet):
+            if not artist.filled and artist.colors is not None:  # contour(colors="k")
+                artist.set_cmap(ListedColormap(_neutral_colors(artist.cmap.colors)))
+        elif isinstance(artist, Collection):
+            if artist.get_array() is None:  # colour-mapped data keeps its colours
+                artist.set_facecolor(_neutral_colors(artist.get_facecolor()))
+                artist.set_edgecolor(_neutral_colors(artist.get_edgecolor()))
+        elif isinstance(artist, Patch) and artist not in _backgrounds(fig):
+            artist.set_facecolor(neutral_color(artist.get_facecolor()))
+            artist.set_edgecolor(neutral_color(artist.get_edgecolor()))
+    return fig
+
+
+def _backgrounds(fig) -> list:
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
+    return [fig.patch, *(ax.patch for ax in fig.axes),
+            *(legend.legendPatch for legend in legends if legend is not None)]
+
+
+def _neutral_inline_figures() -> None:
+    """In a Jupyter kernel: run ``neutralize`` on each pyplot figure before it is shown.
+
+    The inline backend shows a figure through the IPython formatters it registers
+    for ``Figure`` when it is activated; the backend is activated here (it would
+    be at the first pyplot figure otherwise, and would then register its own
+    formatters over these), and each formatter is wrapped once.
+    """
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    shell = sys.modules["IPython"].get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return
+    try:
+        backend = matplotlib.get_backend(auto_select=False)
+    except TypeError:  # matplotlib < 3.10
+        backend = matplotlib.rcParams._get("backend")
+    if backend in ("inline", "module://matplotlib_inline.backend_inline"):
+        import matplotlib_inline.backend_inline  # noqa: F401  (activates: registers formatters)
+    for formatter in shell.display_formatter.formatters.values():
+        show = formatter.type_printers.get(Figure)
+        if show is None or getattr(show, "neutralizes", False):
+            continue
+
+        def neutral_show(fig, *args, _show=show, **kwargs):
+            return _show(neutralize(fig), *args, **kwargs)
+
+        neutral_show.neutralizes = True
+        formatter.for_type(Figure, neutral_show)
 
 
 class BookFigure(Figure):
@@ -207,7 +418,8 @@ def new_figure(ncols: int = 1, figsize=None) -> tuple[Figure, list]:
 
 
 def png(fig: Figure, dpi: float | None = None) -> bytes:
-    """The figure as PNG bytes (a full draw)."""
+    """The figure as PNG bytes (a full draw), theme-neutral (``neutralize``)."""
+    neutralize(fig)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi or fig.dpi)
     return buffer.getvalue()
@@ -230,10 +442,18 @@ def _in_book_style(method):
 
 
 def encode_png(rgba) -> bytes:
-    """PNG bytes of an RGBA pixel buffer, compressed lightly: a live widget cares about time."""
+    """PNG bytes of an RGBA pixel buffer, compressed lightly: a live widget cares about time.
+
+    The alpha channel is kept unless every pixel is opaque: the book's figures are
+    transparent, so the page (light or dark) shows through. Fully transparent pixels
+    are white underneath, so dropping the alpha (``.convert("RGB")``) gives the
+    figure on white.
+    """
     buffer = io.BytesIO()
     pixels = np.asarray(rgba)
-    Image.fromarray(pixels[..., :3]).save(buffer, format="png", compress_level=1)
+    opaque = pixels.shape[-1] == 3 or bool(np.all(pixels[..., 3] == 255))
+    Image.fromarray(pixels[..., :3] if opaque else pixels).save(buffer, format="png",
+                                                                 compress_level=1)
     return buffer.getvalue()
 
 
@@ -265,6 +485,10 @@ class _Panel:
 # ---------------------------------------------------------------- contours
 
 _LIGHT_CMAP = LinearSegmentedColormap.from_list("optim-light", ["#FFFFFF", "#C9D3DE"])
+# Translucent slate: low ground lets the page through, high ground is tinted. On white it
+# reads as the light map above, on the dark page as slate rising out of the dark.
+_NEUTRAL_CMAP = LinearSegmentedColormap.from_list(
+    "optim-neutral", [(0.42, 0.50, 0.60, 0.0), (0.42, 0.50, 0.60, 0.42)])
 _DARK_CMAP = LinearSegmentedColormap.from_list("optim-dark", ["#121212", "#3B4756"])
 
 
@@ -294,15 +518,17 @@ class ContourArtists:
         z = np.ma.masked_invalid(z)
         lev = contour_levels(z.filled(np.nan), landscape.log_contours, levels)
         dark = _is_dark(ax)
-        self.filled = ax.contourf(x, y, z, levels=lev, cmap=_DARK_CMAP if dark else _LIGHT_CMAP,
-                                  extend="max", zorder=0)
-        self.lines = ax.contour(x, y, z, levels=lev, colors="#8A96A3" if dark else "#9AA5B1",
-                                linewidths=0.5, zorder=1)
+        transparent = to_rgba(ax.get_facecolor())[3] < 0.5
+        cmap = _DARK_CMAP if dark else _NEUTRAL_CMAP if transparent else _LIGHT_CMAP
+        self.filled = ax.contourf(x, y, z, levels=lev, cmap=cmap, extend="max", zorder=0)
+        self.lines = ax.contour(x, y, z, levels=lev, colors="#8A96A3" if dark or transparent
+                                else "#9AA5B1", linewidths=0.5, zorder=1)
         minima = np.asarray(landscape.minima, dtype=float).reshape(-1, 2)
         (self.minima,) = ax.plot(minima[:, 0], minima[:, 1], linestyle="none", marker="*",
                                  markersize=11, color="#FFFFFF" if dark else "#111111",
                                  markeredgecolor="#111111" if dark else "#FFFFFF",
-                                 markeredgewidth=0.8, zorder=4, label="_minima")
+                                 markeredgewidth=0.8, zorder=4, label="_minima",
+                                 gid=KEEP)  # a dark ★ edged in white reads on both pages
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
         ax.set_aspect("equal", adjustable="box")
@@ -361,9 +587,15 @@ class _Legend:
         key = tuple((id(h), h.get_label()) for h in handles)
         if key != self.key:
             self.key = key
-            self.ax.legend(handles=handles, loc=self.loc, ncols=1 if len(handles) <= 6 else 2,
-                           frameon=True, framealpha=0.85,
-                           edgecolor="none", facecolor=self.ax.get_facecolor())
+            # Over a map the legend needs a backdrop: the axes' own colour if opaque, else
+            # a faint tint that reads on both pages (``_backdrop``).
+            face = to_rgba(self.ax.get_facecolor())
+            legend = self.ax.legend(handles=handles, loc=self.loc,
+                                    ncols=1 if len(handles) <= 6 else 2, frameon=True,
+                                    edgecolor="none", facecolor=face[:3])
+            legend.legendPatch.set_alpha(None)
+            legend.legendPatch.set_facecolor((*face[:3], 0.85) if face[3] >= 0.5
+                                             else (*_NEUTRAL_RGB, 0.18))
 
 
 class MapPanel(_Panel):
@@ -398,9 +630,10 @@ class MapPanel(_Panel):
             (start,) = ax.plot([], [], color=c, marker="o", markersize=7, markerfacecolor="none",
                                markeredgewidth=1.5, linestyle="none", zorder=5, label="_start")
             (end,) = ax.plot([], [], color=c, marker="o", markersize=6, markeredgecolor="white",
-                             markeredgewidth=0.8, linestyle="none", zorder=5, label="_end")
+                             markeredgewidth=0.8, linestyle="none", zorder=5, label="_end", gid=KEEP)
             (cross,) = ax.plot([], [], color=c, marker="X", markersize=10, markeredgecolor="white",
-                               markeredgewidth=0.8, linestyle="none", zorder=6, label="_diverged")
+                               markeredgewidth=0.8, linestyle="none", zorder=6, label="_diverged",
+                               gid=KEEP)
             self.paths[label] = {"line": line, "start": start, "end": end, "cross": cross}
         return self.paths[label]
 
@@ -466,7 +699,8 @@ class LossPanel(_Panel):
             c = self.colors.get(label, color(name))
             (line,) = self.ax.plot([], [], color=c, linestyle=linestyle(name), label=label)
             (cross,) = self.ax.plot([], [], color=c, marker="X", markersize=9, linestyle="none",
-                                    markeredgecolor="white", markeredgewidth=0.8, label="_diverged")
+                                    markeredgecolor="white", markeredgewidth=0.8, label="_diverged",
+                                    gid=KEEP)
             self.curves[label] = {"line": line, "cross": cross}
         return self.curves[label]
 

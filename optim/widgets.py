@@ -32,6 +32,10 @@ so that MyST-NB picks the player (``text/html``) rather than a widget that needs
 kernel (or the ipywidgets HTML manager from a CDN). Without it, pages show the
 widget snapshot stored at execution time, which needs network access.
 
+*Both themes.* Frames are transparent with theme-neutral greys (``optim.plots``),
+and each ``<img>`` carries the theme's ``dark-light`` class ("reads on both"), so
+a dark page gets no white card behind it.
+
 *Playable without a kernel.* A chapter's cell shows one object to every reader.
 ``Explorer`` displays as a MIME bundle with three faces of the same figure:
 
@@ -376,8 +380,8 @@ def explore(landscape="Rosenbrock", optimizers=("SGD", "Momentum", "Adam"), *,
 PLAYER_BUDGET_BYTES = 400_000
 """The most a player may add to a page (its HTML, frames included): 400 kB.
 
-With the book's 700 x 320 figure a WebP frame at quality 80 weighs 15-25 kB (30 kB
-as base64), so a default player (11 frames) is about 250-330 kB, and a page with a
+With the book's 700 x 320 figure a transparent WebP frame at quality 80 weighs
+20-30 kB (27-40 kB as base64), so a default player (11 frames) is about 250-380 kB, and a page with a
 player and a few figures stays under the 2 MB page budget of
 ``tests/test_browser.py``. A heavier player is encoded at a lower quality until it
 fits (down to ``WEBP_QUALITIES[-1]``); only then is it refused.
@@ -385,6 +389,11 @@ fits (down to ``WEBP_QUALITIES[-1]``); only then is it refused.
 
 WEBP_QUALITIES = (80, 70, 60, 50)
 """WebP qualities tried in turn; at 80 lines and text stay crisp at page width."""
+
+WEBP_ALPHA_QUALITY = 20
+"""Quality of a transparent frame's alpha channel. Lossless alpha (100) would double
+a frame (text edges and contour bands); at 20 the frame looks the same on a light and
+on a dark page and weighs about 25 kB.
 
 
 def default_play_values(name: str, current, control=None) -> list:
@@ -440,10 +449,16 @@ def _format(name: str, value) -> str:
 
 
 def webp(png: bytes, quality: int = WEBP_QUALITIES[0]) -> bytes:
-    """A PNG frame re-encoded as WebP (lossy, ``quality``), for pages that must stay light."""
+    """A PNG frame re-encoded as WebP (lossy, ``quality``), for pages that must stay light.
+
+    A transparent frame stays transparent (the book's figures are: the page shows
+    through, light or dark; ``optim.plots``); its alpha is kept exactly.
+    """
     buffer = io.BytesIO()
-    Image.open(io.BytesIO(png)).convert("RGB").save(buffer, format="webp", quality=quality,
-                                                    method=4)
+    image = Image.open(io.BytesIO(png))
+    transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+    image.convert("RGBA" if transparent else "RGB").save(
+        buffer, format="webp", quality=quality, alpha_quality=WEBP_ALPHA_QUALITY, method=4)
     return buffer.getvalue()
 
 
@@ -462,7 +477,7 @@ _PLAYER_JS = """(function () {
 })();"""
 
 _PLAYER_CSS = """.optim-player{max-width:700px;margin:.5em 0}
-.optim-player img{width:100%;height:auto;display:block;border-radius:4px}
+.optim-player img{width:100%;height:auto;display:block;border-radius:4px;background:none;filter:none}
 .optim-player img[hidden]{display:none}
 .optim-player label{display:flex;gap:.6em;align-items:center;flex-wrap:wrap;margin:.4em 0;font-size:.9em}
 .optim-player input[type=range]{flex:1 1 14em;min-width:10em;accent-color:var(--pst-color-primary,#0072B2)}
@@ -500,7 +515,8 @@ class Player:
         esc = html.escape
         width, height = Image.open(io.BytesIO(self.frames[0])).size
         images = "".join(
-            f'<img src="data:image/webp;base64,{base64.b64encode(frame).decode("ascii")}" '
+            f'<img class="dark-light" '
+            f'src="data:image/webp;base64,{base64.b64encode(frame).decode("ascii")}" '
             f'width="{width}" height="{height}" data-label="{esc(label)}"'
             f'{"" if i == self.start else " hidden"} '
             f'alt="{esc(self.alt)}, {esc(self.label)} = {esc(label)}">'
