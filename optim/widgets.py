@@ -393,7 +393,7 @@ WEBP_QUALITIES = (80, 70, 60, 50)
 WEBP_ALPHA_QUALITY = 20
 """Quality of a transparent frame's alpha channel. Lossless alpha (100) would double
 a frame (text edges and contour bands); at 20 the frame looks the same on a light and
-on a dark page and weighs about 25 kB.
+on a dark page and weighs about 25 kB."""
 
 
 def default_play_values(name: str, current, control=None) -> list:
