@@ -263,7 +263,7 @@ def neutral_color(color):
     """
     r, g, b, a = to_rgba(color)
     if a == 0 or max(r, g, b) - min(r, g, b) > 0.08 or _reads_on_both((r, g, b)):
-        return (r, g, b, a)
+        return color  # unchanged, as given (a name stays a name)
     old, new = (r + g + b) / 3, _NEUTRAL_RGB[0]
     if a < 1:
         page = 1.0 if old < new else to_rgb(PAGE_BACKGROUNDS["dark"])[0]
@@ -273,7 +273,32 @@ def neutral_color(color):
 
 def _neutral_colors(colors):
     colors = to_rgba_array(colors)
-    return np.array([neutral_color(c) for c in colors]) if len(colors) else colors
+    return np.array([to_rgba(neutral_color(c)) for c in colors]) if len(colors) else colors
+
+
+def _recolor_line(line) -> None:
+    """A line's colour and marker colours through ``neutral_color``, its alpha folded in."""
+    alpha = line.get_alpha()
+    color = to_rgba(line.get_color(), alpha)
+    new = neutral_color(color)
+    if new is not color:
+        line.set_alpha(None)
+        line.set_color(new)
+    for get, set_ in (("get_markerfacecolor", "set_markerfacecolor"),
+                      ("get_markeredgecolor", "set_markeredgecolor")):
+        value = getattr(line, get)()
+        if not (isinstance(value, str) and value in ("none", "auto")):
+            new = neutral_color(value)
+            if new is not value:
+                getattr(line, set_)(new)
+
+
+def _recolor_surface(artist, recolor) -> None:
+    """A patch's or collection's face and edge through ``recolor``, its alpha folded in."""
+    face, edge = artist.get_facecolor(), artist.get_edgecolor()  # alpha folded in
+    artist.set_alpha(None)
+    artist.set_facecolor(recolor(face))
+    artist.set_edgecolor(recolor(edge))
 
 
 def _backdrop(color):
@@ -323,40 +348,29 @@ def neutralize(fig: Figure) -> Figure:
                     grid_color=NEUTRAL if max(grid[:3]) - min(grid[:3]) <= 0.08 else grid[:3],
                     grid_alpha=max(0.3, grid[3]) if max(grid[:3]) - min(grid[:3]) <= 0.08
                     else grid[3])
+    backgrounds = _backgrounds(fig)
     for artist in fig.findobj(include_self=False):
         if isinstance(artist, Tick) or (artist.get_gid() or "").startswith(KEEP):
             continue
         if isinstance(artist, Legend):
-            frame = artist.legendPatch
-            face, edge = frame.get_facecolor(), frame.get_edgecolor()  # alpha folded in
-            frame.set_alpha(None)
-            frame.set_facecolor(_backdrop(face))
-            frame.set_edgecolor(_backdrop(edge))
+            _recolor_surface(artist.legendPatch, _backdrop)
         elif isinstance(artist, Text):
-            artist.set_color(neutral_color(artist.get_color()))
-            box = artist.get_bbox_patch()
-            if box is not None:
-                face, edge = box.get_facecolor(), box.get_edgecolor()
-                box.set_alpha(None)
-                box.set_facecolor(_backdrop(face))
-                box.set_edgecolor(_backdrop(edge))
+            color = artist.get_color()
+            new = neutral_color(color)
+            if new is not color:
+                artist.set_color(new)
+            if artist.get_bbox_patch() is not None:
+                _recolor_surface(artist.get_bbox_patch(), _backdrop)
         elif isinstance(artist, Line2D):
-            artist.set_color(neutral_color(to_rgba(artist.get_color(), artist.get_alpha())))
-            for get, set_ in (("get_markerfacecolor", "set_markerfacecolor"),
-                              ("get_markeredgecolor", "set_markeredgecolor")):
-                value = getattr(artist, get)()
-                if not (isinstance(value, str) and value in ("none", "auto")):
-                    getattr(artist, set_)(neutral_color(value))
+            _recolor_line(artist)
         elif isinstance(artist, ContourSet):
             if not artist.filled and artist.colors is not None:  # contour(colors="k")
                 artist.set_cmap(ListedColormap(_neutral_colors(artist.cmap.colors)))
         elif isinstance(artist, Collection):
             if artist.get_array() is None:  # colour-mapped data keeps its colours
-                artist.set_facecolor(_neutral_colors(artist.get_facecolor()))
-                artist.set_edgecolor(_neutral_colors(artist.get_edgecolor()))
-        elif isinstance(artist, Patch) and artist not in _backgrounds(fig):
-            artist.set_facecolor(neutral_color(artist.get_facecolor()))
-            artist.set_edgecolor(neutral_color(artist.get_edgecolor()))
+                _recolor_surface(artist, _neutral_colors)
+        elif isinstance(artist, Patch) and artist not in backgrounds:
+            _recolor_surface(artist, neutral_color)
     return fig
 
 
@@ -441,20 +455,47 @@ def _in_book_style(method):
     return wrapper
 
 
+MATTE_KEY = "optim-matte"
+"""PNG text key of a frame whose colour channels are matted on white (``encode_png``)."""
+
+
 def encode_png(rgba) -> bytes:
     """PNG bytes of an RGBA pixel buffer, compressed lightly: a live widget cares about time.
 
-    The alpha channel is kept unless every pixel is opaque: the book's figures are
-    transparent, so the page (light or dark) shows through. Fully transparent pixels
-    are white underneath, so dropping the alpha (``.convert("RGB")``) gives the
-    figure on white.
+    The book's figures are transparent (the page shows through, light or dark), so
+    the alpha channel is kept, unless every pixel is opaque. The colour channels are
+    the figure *matted on white* (as if drawn on a white page), not the straight
+    colours: code that drops the alpha (``Image.open(...).convert("RGB")``, e.g. to
+    stack two frames) still gets the figure as it was on white, not translucent
+    tints at full strength. ``unmatte`` recovers the straight colours exactly (the
+    player does); the PNG says so in its ``MATTE_KEY`` text chunk.
     """
+    from PIL.PngImagePlugin import PngInfo
+
     buffer = io.BytesIO()
     pixels = np.asarray(rgba)
-    opaque = pixels.shape[-1] == 3 or bool(np.all(pixels[..., 3] == 255))
-    Image.fromarray(pixels[..., :3] if opaque else pixels).save(buffer, format="png",
-                                                                 compress_level=1)
+    if pixels.shape[-1] == 3 or bool(np.all(pixels[..., 3] == 255)):
+        Image.fromarray(np.ascontiguousarray(pixels[..., :3])).save(buffer, format="png",
+                                                                    compress_level=1)
+        return buffer.getvalue()
+    alpha = pixels[..., 3:].astype(np.uint16)
+    matted = (pixels[..., :3] * alpha + 255 * (255 - alpha) + 127) // 255
+    info = PngInfo()
+    info.add_text(MATTE_KEY, "white")
+    Image.fromarray(np.concatenate([matted, alpha], axis=-1).astype(np.uint8), "RGBA").save(
+        buffer, format="png", compress_level=1, pnginfo=info)
     return buffer.getvalue()
+
+
+def unmatte(image: Image.Image) -> Image.Image:
+    """The straight-alpha RGBA image of a PNG made by ``encode_png`` (others pass through)."""
+    if image.info.get(MATTE_KEY) != "white" or image.mode != "RGBA":
+        return image
+    pixels = np.asarray(image).astype(np.int32)
+    alpha = pixels[..., 3:]
+    straight = (pixels[..., :3] * 255 - 255 * (255 - alpha) + alpha // 2) // np.maximum(alpha, 1)
+    straight = np.where(alpha > 0, np.clip(straight, 0, 255), 255)
+    return Image.fromarray(np.concatenate([straight, alpha], axis=-1).astype(np.uint8), "RGBA")
 
 
 class _Panel:

@@ -452,10 +452,11 @@ def webp(png: bytes, quality: int = WEBP_QUALITIES[0]) -> bytes:
     """A PNG frame re-encoded as WebP (lossy, ``quality``), for pages that must stay light.
 
     A transparent frame stays transparent (the book's figures are: the page shows
-    through, light or dark; ``optim.plots``); its alpha is kept exactly.
+    through, light or dark; ``optim.plots``), with its straight colours
+    (``optim.plots.unmatte``).
     """
     buffer = io.BytesIO()
-    image = Image.open(io.BytesIO(png))
+    image = plots.unmatte(Image.open(io.BytesIO(png)))
     transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     image.convert("RGBA" if transparent else "RGB").save(
         buffer, format="webp", quality=quality, alpha_quality=WEBP_ALPHA_QUALITY, method=4)

@@ -64,7 +64,7 @@ def test_every_book_optimizer_has_its_own_colour_and_dash():
         assert plots.color(name) == plots.COLORS[name]
 
 
-@pytest.mark.parametrize("background", ["#FFFFFF", "#121212"])
+@pytest.mark.parametrize("background", ["#FFFFFF", "#121212", *plots.PAGE_BACKGROUNDS.values()])
 def test_colours_stand_out_on_light_and_dark_pages(background):
     for name, color in [*plots.COLORS.items(), *enumerate(plots.FALLBACK_COLORS)]:
         assert _contrast(color, background) >= 3.0, (name, color, background)
@@ -167,11 +167,106 @@ def test_batched_trajectories_are_refused_with_advice():
         plots.trajectory_plot({"SGD": batch}, landscapes.rosenbrock)
 
 
+def _on_page(png, background):
+    """The PNG as a page of ``background`` shows it (straight alpha, as browsers do)."""
+    image = plots.unmatte(Image.open(io.BytesIO(png))).convert("RGBA")
+    page = Image.new("RGBA", image.size, background)
+    page.alpha_composite(image)
+    return np.asarray(page.convert("RGB")).astype(int)
+
+
 def test_fast_frame_is_pixel_identical_to_a_full_draw():
     figure = plots.comparison_figure(_runs(), landscapes.rosenbrock)
     figure.frame()  # lays out and caches the contour map
     figure.update(_runs(steps=90))
-    assert np.array_equal(_decode(figure.frame()), _decode(figure.png()))
+    frame, full = figure.frame(), figure.png()
+    for background in plots.PAGE_BACKGROUNDS.values():  # up to the rounding of the matte
+        assert np.abs(_on_page(frame, background) - _on_page(full, background)).max() <= 1
+
+
+# ------------------------------------------------------------ both themes
+
+def test_figures_are_transparent_and_keep_each_optimizers_colour():
+    runs = _runs()
+    figure = plots.comparison_figure(runs, landscapes.rosenbrock)
+    rgba = np.asarray(Image.open(io.BytesIO(figure.png())).convert("RGBA"))
+    assert rgba[..., 3].min() == 0 and (rgba[:3, :, 3] == 0).all()  # the page shows through
+    for label, artists in figure.map.paths.items():
+        assert artists["line"].get_color() == plots.COLORS[label]
+    # Text and axes are one grey that reads on both pages.
+    assert matplotlib.colors.same_color(figure.loss.ax.xaxis.label.get_color(), plots.NEUTRAL)
+    for background in plots.PAGE_BACKGROUNDS.values():
+        assert _contrast(plots.NEUTRAL, background) >= 4.0
+
+
+def test_the_contour_map_reads_on_both_pages():
+    panel = plots.trajectory_plot(_runs(), landscapes.rosenbrock)
+    light, dark = (_on_page(panel.png(), bg) for bg in plots.PAGE_BACKGROUNDS.values())
+    # Low ground is the page itself; high ground a tint that differs from it on both pages.
+    for shown, background in ((light, "#FFFFFF"), (dark, plots.PAGE_BACKGROUNDS["dark"])):
+        page = np.array(to_rgb(background)) * 255
+        distance = np.abs(shown - page).sum(axis=-1)
+        assert (distance < 6).mean() > 0.2 and (distance > 40).mean() > 0.1
+
+
+def test_neutralize_maps_a_chapters_black_and_white_to_greys_that_read_on_both_pages():
+    fig, (ax,) = plots.new_figure()
+    (data,) = ax.plot([0, 1], [0, 1], color=plots.COLORS["Adam"])
+    (reference,) = ax.plot([0, 1], [1, 1], color="black")
+    band = ax.axvspan(0.2, 0.4, color="black", alpha=0.05)
+    note = ax.text(0.5, 0.5, "note", color="k", bbox=dict(facecolor="white", alpha=0.85))
+    ax.set_facecolor("white")
+    fig.patch.set_facecolor("white")
+    plots.neutralize(fig)
+    assert fig.patch.get_alpha() in (None, 0) and fig.patch.get_facecolor()[3] == 0
+    assert ax.patch.get_facecolor()[3] == 0
+    assert matplotlib.colors.same_color(data.get_color(), plots.COLORS["Adam"])  # hues stay
+    for artist in (reference, note):
+        assert matplotlib.colors.same_color(artist.get_color(), plots.NEUTRAL)
+    r, g, b, a = band.get_facecolor()
+    assert matplotlib.colors.same_color((r, g, b), plots.NEUTRAL) and 0.05 < a < 0.15
+    box = note.get_bbox_patch().get_facecolor()
+    assert box[3] < 0.3  # a faint tint, not a white card
+    assert ax.xaxis.get_major_ticks()[0].label1.get_color() in (plots.NEUTRAL,) or \
+        matplotlib.colors.same_color(ax.xaxis.get_major_ticks()[0].label1.get_color(),
+                                     plots.NEUTRAL)
+    before = plots.png(fig)
+    assert plots.png(plots.neutralize(fig)) == before  # idempotent
+
+
+def test_use_style_neutralizes_pyplot_figures_shown_by_ipython():
+    from IPython.core.interactiveshell import InteractiveShell
+    from matplotlib.figure import Figure
+
+    shell = InteractiveShell.instance()
+    formatter = shell.display_formatter.formatters["image/png"]
+    formatter.for_type(Figure, lambda fig: plots.png(fig))  # as the inline backend does
+    before = dict(matplotlib.rcParams)
+    try:
+        plots.use_style()
+        plots.use_style()  # wrapped once, not twice
+        show = formatter.type_printers[Figure]
+        assert show.neutralizes and not getattr(show.__kwdefaults__["_show"], "neutralizes", False)
+        fig = Figure()
+        ax = fig.subplots()
+        (line,) = ax.plot([0, 1], color="black")
+        fig.patch.set_facecolor("white")
+        formatter(fig)
+        assert matplotlib.colors.same_color(line.get_color(), plots.NEUTRAL)
+        assert fig.patch.get_facecolor()[3] == 0
+    finally:
+        formatter.pop(Figure, None)
+        InteractiveShell.clear_instance()
+        matplotlib.rcParams.update(before)
+
+
+def test_frames_are_matted_so_code_that_drops_alpha_still_sees_the_figure_on_white():
+    figure = plots.comparison_figure(_runs(), landscapes.rosenbrock)
+    frame = figure.frame()
+    image = Image.open(io.BytesIO(frame))
+    assert image.mode == "RGBA" and image.info[plots.MATTE_KEY] == "white"
+    dropped = np.asarray(image.convert("RGB")).astype(int)  # e.g. a chapter stacking frames
+    assert np.abs(dropped - _on_page(frame, "#FFFFFF")).max() <= 1
 
 
 def test_figures_are_not_left_open_in_pyplot():
@@ -301,6 +396,13 @@ def test_player_frames_come_from_the_live_redraw_path():
     assert player.frames[1] == widgets.webp(shown, player.quality)
     decoded = Image.open(io.BytesIO(player.frames[0]))
     assert decoded.format == "WEBP" and decoded.size == (700, 320)
+    # Transparent (the page shows through) and close to the PNG on both pages.
+    assert decoded.mode == "RGBA"
+    for background in plots.PAGE_BACKGROUNDS.values():
+        page = Image.new("RGBA", decoded.size, background)
+        page.alpha_composite(Image.open(io.BytesIO(player.frames[1])).convert("RGBA"))
+        shown_here = np.asarray(page.convert("RGB")).astype(int)
+        assert np.abs(shown_here - _on_page(shown, background)).mean() < 3
     assert explorer.player("lr", [1e-4, 1e-3, 1e-2]) is player  # a redisplay is free
 
 
@@ -312,6 +414,8 @@ def test_player_page_is_self_contained_and_within_budget():
     text = re.sub(r"data:image/webp;base64,[A-Za-z0-9+/=]+", "", html)
     assert "<script src" not in text and "http" not in text and "@import" not in text
     assert html.count("<img ") == len(player.frames) == 11
+    # The theme's "reads on both" class: no white card behind a frame in dark mode.
+    assert html.count('<img class="dark-light" ') == 11
     assert html.count(" hidden ") == len(player.frames) - 1  # one frame shows, even without JS
     assert re.search(r'min="0" max="10" step="1" value="5"', html)
 
