@@ -3,7 +3,8 @@
 A *setup* builds the optimizer for a model. ``as_run`` setups are the reader's
 (:mod:`finetuning_lab.reader_setups`, bugs included); ``fixed`` setups are the same
 code with its bugs fixed, one flag each; *cause* setups add exactly one of the
-reader's bugs to a working setup, so each cause is measured alone.
+reader's bugs to a working setup, at that setup's chosen rate, so each cause is
+measured alone.
 
 The plan (:func:`plan`) is what ``python -m finetuning_lab reproduce`` runs:
 
@@ -45,6 +46,7 @@ class Setup:
     kind: str                      # "as_run", "fixed" or "cause"
     make: Callable                 # model -> optimizer (with .increments_global_step)
     about: str
+    base: str = "adamw"            # whose chosen rate it runs at (as_run and cause setups)
 
 
 def _embeddings(model):
@@ -102,10 +104,12 @@ SETUPS = {s.name: s for s in (
           "BERT AdamW with the global step +2: half the updates, the schedule at double speed"),
     Setup("ranger_off_by_one_only", "cause",
           lambda m: _ranger(m, step_lag=1, zero_slow=False, offset=0, increments=False),
-          "fixed Ranger but the step counter off by one (r = 1 at update 1, no momentum phase)"),
+          "fixed Ranger but the step counter off by one (r = 1 at update 1, no momentum phase)",
+          base="ranger_fixed"),
     Setup("ranger_zero_slow_only", "cause",
           lambda m: _ranger(m, step_lag=0, zero_slow=True, offset=1, increments=False),
-          "fixed Ranger but zero slow weights synced at update 1 (every weight halved)"),
+          "fixed Ranger but zero slow weights synced at update 1 (every weight halved)",
+          base="ranger_fixed"),
 )}
 
 
@@ -224,17 +228,19 @@ def plan(runs: list[dict], names=None) -> list[tuple[str, float, int]]:
     for n in tuned:
         if best_lr(runs, n) is not None:
             todo += [(n, best_lr(runs, n), s) for s in SEEDS[1:]]
-    if adamw_lr is not None:
-        todo += [(n, adamw_lr, s) for n in names if SETUPS[n].kind == "cause" for s in SEEDS]
+    for n in names:        # a cause runs at the rate its working base setup chose
+        if SETUPS[n].kind == "cause" and best_lr(runs, SETUPS[n].base) is not None:
+            todo += [(n, best_lr(runs, SETUPS[n].base), s) for s in SEEDS]
     seen = set()
     return [t for t in todo if t not in done and not (t in seen or seen.add(t))]
 
 
 def chosen(runs: list[dict], name: str) -> list[dict]:
     """The runs of ``name`` at its reported rate: its own validation choice if it is tuned
-    (AdamW and the fixed setups), AdamW's otherwise (the reader kept AdamW's rate)."""
+    (AdamW and the fixed setups), its base setup's otherwise (the reader kept AdamW's rate;
+    a cause runs at the rate of the working setup it breaks)."""
     tuned = name == "adamw" or SETUPS[name].kind == "fixed"
-    lr = best_lr(runs, name if tuned else "adamw")
+    lr = best_lr(runs, name if tuned else SETUPS[name].base)
     return sorted((r for r in runs if r["setup"] == name and r["lr"] == lr),
                   key=lambda r: r["seed"])
 
