@@ -12,11 +12,18 @@ On each page:
 * every internal link (cross-references, equation numbers, citations, navigation)
   points at a page and an anchor that exist;
 * every kernel-free player (`optim.widgets`) changes its figure when a reader drags
-  its slider, and a page whose source calls `explore(` has one.
+  its slider, and a page whose source calls `explore(` has one;
+* every figure (the images of cell outputs and players) blends into the page in
+  both themes: the rim of the image on screen has the colour of the page around
+  it, so no figure shows as a light box on a dark page (or a dark one on a light page).
 
 Besides: the search page finds the algorithms, and each page stays within its size
 budget (`PAGE_BUDGET_BYTES`; checked without a browser). Screenshots of every page
 and every moved player are saved in `test-artifacts/browser/` for a human to look at.
+
+`BOOK_HTML=/path/to/_build/html` points the browser tests at a book built elsewhere
+(e.g. a few chapters in a temporary folder, with its own `_toc.yml` two levels up):
+nothing is built, and only that book's pages are visited.
 
 Chromium comes from Debian (`apt-get install chromium`; `.ci/run` installs it):
 `playwright install` cannot download browsers here. Where `/usr/bin/chromium` (or
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import io
 import os
 import re
 import threading
@@ -40,6 +48,12 @@ import yaml
 from optim.widgets import PLAYER_BUDGET_BYTES
 from test_book import HTML, ROOT, source_of, toc_pages
 
+if os.environ.get("BOOK_HTML"):  # a book built elsewhere: its pages, its table of contents
+    HTML = Path(os.environ["BOOK_HTML"]).resolve()
+    TOC_FILE = HTML.parent.parent / "_toc.yml"
+else:
+    TOC_FILE = ROOT / "_toc.yml"
+
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
@@ -51,7 +65,7 @@ PAGE_BUDGET_BYTES = 2_000_000
 `_images/`. The theme's shared assets (CSS, JS, MathJax, fonts) are cached across
 pages and not counted."""
 
-TOC = [page.removesuffix(".md") for page in toc_pages(yaml.safe_load((ROOT / "_toc.yml").read_text()))]
+TOC = [page.removesuffix(".md") for page in toc_pages(yaml.safe_load(TOC_FILE.read_text()))]
 ALGORITHMS = {"sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop", "adam", "nadam",
               "adamw", "lookahead", "radam", "ranger", "lazyadam"}
 
@@ -99,6 +113,14 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
+def build(request):
+    """The session's build (`tests/conftest.py`), or none when `BOOK_HTML` names a built book."""
+    if os.environ.get("BOOK_HTML"):
+        return None
+    return request.getfixturevalue("builds")["rebuild from cache"]
+
+
+@pytest.fixture(scope="session")
 def site(build):
     """The built book served on 127.0.0.1 (any free port); yields its base URL.
 
@@ -106,7 +128,9 @@ def site(build):
     this checkout) waits until the pages have been read.
     """
     if not (HTML / "index.html").exists():
-        pytest.fail(f"the book did not build:\n{(build.stdout + build.stderr)[-3000:]}")
+        output = "" if build is None else (build.stdout + build.stderr)[-3000:]
+        pytest.fail(f"the book did not build ({HTML}):\n{output}")
+    (ROOT / "_build").mkdir(exist_ok=True)
     with open(ROOT / "_build" / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_SH)
         handler = functools.partial(QuietHandler, directory=str(HTML))
@@ -297,6 +321,83 @@ def test_moving_a_slider_changes_the_figure(visits, page):
         visible = player.locator(".optim-player-frames img:not([hidden])")
         assert visible.count() == 1 and visible.evaluate("i => i.naturalWidth") > 0
         assert player.screenshot() != before_pixels, f"{page}: player {index}'s figure stayed still"
+
+
+# ------------------------------------------------------------ both themes
+
+FIGURES = ".bd-content div.cell_output img, .bd-content .optim-player img"
+"""The book's figures on a page: images of cell outputs (matplotlib) and players' frames."""
+
+RIM_TOLERANCE = 24
+"""How far (largest channel difference, 0-255) an image's rim may be from the page around it."""
+
+
+def rim_colour(visit: "Visit", box: dict, inset: int = 3) -> tuple:
+    """Median colour on screen of an image's rim, a band just inside its edge."""
+    import numpy as np
+    from PIL import Image
+
+    shot = visit.page.screenshot(full_page=True, clip={"x": box["x"], "y": box["y"],
+                                                       "width": box["w"], "height": box["h"]})
+    pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int)
+    h, w = pixels.shape[:2]
+    rim = np.ones((h, w), bool)
+    rim[inset:h - inset, inset:w - inset] = False
+    rim[:1, :] = rim[-1:, :] = rim[:, :1] = rim[:, -1:] = False  # the edge may be blended
+    return tuple(int(v) for v in np.median(pixels[rim], axis=0))
+
+
+# The page colour behind a figure: the first opaque background above its cell (outside
+# the output's own wrappers, which the theme may paint), translucent ones composited on it.
+_PAGE_BEHIND = """img => {
+    let e = (img.closest("div.cell") || img).parentElement, layers = [];
+    for (; e; e = e.parentElement) {
+        const m = getComputedStyle(e).backgroundColor.match(/[\\d.]+/g).map(Number);
+        const rgba = m.length === 4 ? m : [...m, 1];
+        if (rgba[3] > 0) layers.push(rgba);
+        if (rgba[3] >= 1) break;
+    }
+    let colour = [255, 255, 255];
+    for (const [r, g, b, a] of layers.reverse()) {
+        colour = [r * a + colour[0] * (1 - a), g * a + colour[1] * (1 - a), b * a + colour[2] * (1 - a)];
+    }
+    return colour.map(Math.round);
+}"""
+
+
+@pytest.mark.parametrize("case", PAGE_THEMES, ids=ids)
+def test_figures_blend_into_the_page_in_both_themes(visits, case):
+    """No figure shows as a light box on a dark page, or as a dark box on a light one.
+
+    The book's figures are transparent with theme-neutral greys (`optim.plots`):
+    where a figure has no ink, at its rim, the reader sees the page. Measured on
+    screen, so what counts is what the reader sees: the image, and the theme's CSS
+    (in dark mode it paints a light panel behind the images and HTML outputs of
+    cells unless told not to, `chapters/_static/optim.css`).
+    """
+    page, theme = case
+    visit = visits(page, theme)
+    figures = visit.page.locator(FIGURES)
+    boxes = []
+    for index in range(figures.count()):
+        image = figures.nth(index)
+        box = image.evaluate("""i => { const r = i.getBoundingClientRect();
+            // Skipped: hidden frames, and figures in closed drop-downs (e.g. solutions).
+            const shown = i.checkVisibility({checkOpacity: true, checkVisibilityCSS: true});
+            return (!shown || i.hidden || !i.complete || !i.naturalWidth) ? null
+                : {x: r.left + window.scrollX, y: r.top + window.scrollY, w: r.width, h: r.height,
+                   alt: (i.alt || i.src).slice(0, 60)}; }""")
+        if box and box["w"] >= 60 and box["h"] >= 40:
+            boxes.append((box, image.evaluate(_PAGE_BEHIND)))
+    if not boxes:
+        pytest.skip(f"{page} shows no figure")
+    boxed = []
+    for box, page_colour in boxes:
+        rim = rim_colour(visit, box)
+        if max(abs(a - b) for a, b in zip(rim, page_colour)) > RIM_TOLERANCE:
+            boxed.append(f"{box['alt']!r} at y={box['y']:.0f}: rim {rim}, page {tuple(page_colour)}")
+    assert not boxed, (f"{page}.html, {theme} theme: figures that show as boxes instead of on "
+                       "the page:\n" + "\n".join(boxed))
 
 
 SEARCHABLE = [page for page in TOC if page_id(page) in ALGORITHMS]
