@@ -423,8 +423,10 @@ class BookFigure(Figure):
 def new_figure(ncols: int = 1, figsize=None) -> tuple[Figure, list]:
     """A figure that pyplot does not track, so nothing leaks when it is dropped.
 
-    Ending a cell with it shows it (``fig`` on the last line), like a pyplot figure.
+    Ending a cell with it shows it (``fig`` on the last line), like a pyplot figure,
+    theme-neutral (``neutralize``) even in a chapter that never called ``use_style``.
     """
+    _neutral_inline_figures()  # the inline backend's formatter, if any, would show it as is
     fig = BookFigure(figsize=figsize or matplotlib.rcParams["figure.figsize"])
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, ncols, squeeze=False)[0]

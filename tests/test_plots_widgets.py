@@ -254,6 +254,10 @@ def test_use_style_neutralizes_pyplot_figures_shown_by_ipython():
         formatter(fig)
         assert matplotlib.colors.same_color(line.get_color(), plots.NEUTRAL)
         assert fig.patch.get_facecolor()[3] == 0
+        # A chapter that only calls new_figure (no use_style) is covered too.
+        formatter.for_type(Figure, lambda fig: plots.png(fig))
+        fig, (ax,) = plots.new_figure()
+        assert formatter.type_printers[Figure].neutralizes
     finally:
         formatter.pop(Figure, None)
         InteractiveShell.clear_instance()
