@@ -61,6 +61,21 @@ def test_corpus_is_seeded_and_well_formed():
     assert any(not any(t) for _, t in a), "some sentences have no entity"
 
 
+def test_corpus_is_the_same_in_every_process():
+    """Python's hash seed changes per process; the corpus must not (Faker's it_IT cities come
+    from a set, and an unsorted draw made each worker of a reproduction train on other data)."""
+    import os
+    import subprocess
+    code = ("import hashlib, sys; sys.path.insert(0, 'chapters'); "
+            "from finetuning_lab import ner_corpus; "
+            "print(hashlib.sha256(repr(ner_corpus.make_splits(200, 50, 50)).encode()).hexdigest())")
+    root = Path(__file__).resolve().parents[1]
+    digests = {subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                              check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+               for seed in ("1", "2", "3")}
+    assert len(digests) == 1, digests
+
+
 def test_splits_are_disjoint_streams():
     train, val, test = ner_corpus.make_splits(300, 200, 200)
     seen = {" ".join(w) for w, _ in train}

@@ -75,6 +75,26 @@ TEMPLATES = (
 )
 
 
+def _city(fake: Faker) -> str:
+    """A city name. Some locales draw it from a list built from a ``set`` (Faker's it_IT), whose
+    order changes with Python's hash seed from one process to the next: draw from such lists
+    sorted, so the corpus is the same in every process."""
+    cities = _city_list(fake)
+    return fake.random_element(cities) if cities else fake.city()
+
+
+_CITY_LISTS: dict = {}
+
+
+def _city_list(fake: Faker):
+    locale = str(fake.locales[0])
+    if locale not in _CITY_LISTS:
+        found = [getattr(p, "cities") for p in fake.get_providers()
+                 if isinstance(getattr(p, "cities", None), (list, tuple)) and getattr(p, "cities")]
+        _CITY_LISTS[locale] = tuple(sorted(found[0])) if found else None
+    return _CITY_LISTS[locale]
+
+
 def _company(fake: Faker, rng: random.Random, city: str) -> str:
     """A company name: Faker's (often made of surnames), or one made of a place."""
     if rng.random() < 0.25:
@@ -97,7 +117,7 @@ def _fill(template: str, fake: Faker, rng: random.Random) -> tuple[list[str], li
             words.append(piece)
             tags.append(0)
             continue
-        city = fake.city()
+        city = _city(fake)
         value, code = {
             "PER": (f"{fake.first_name()} {fake.last_name()}", 1),
             "LAST": (fake.last_name(), 1),
