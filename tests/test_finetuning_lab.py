@@ -256,9 +256,10 @@ def test_results_file_holds_every_setup_with_three_seeds():
     assert runs, f"{experiments.RESULTS} is missing: run `python -m finetuning_lab reproduce`"
     for name, setup in experiments.SETUPS.items():
         lr = (experiments.best_lr(runs, name) if setup.kind == "fixed" or name == "adamw"
-              else experiments.best_lr(runs, "adamw"))
+              else experiments.best_lr(runs, setup.base))
         seeds = {r["seed"] for r in runs if r["setup"] == name and r["lr"] == lr}
-        assert seeds >= set(experiments.SEEDS), (name, lr, seeds)
+        wanted = experiments.CAUSE_SEEDS if setup.kind == "cause" else experiments.SEEDS
+        assert seeds >= set(wanted), (name, lr, seeds)
     for r in runs:
         assert r["weights_sha256"] == bert.WEIGHTS_SHA256
         assert {"setup", "fixed", "seed", "lr", "steps", "val_f1", "test_f1"} <= set(r)
