@@ -109,6 +109,8 @@ SETUPS = {s.name: s for s in (
     # --- one cause at a time, on a working setup ---
     Setup("adamw_double_step", "cause", lambda m: _double(BertAdamW(bert_groups(m, 0.01))),
           "BERT AdamW with the global step +2: half the updates, the schedule at double speed"),
+    Setup("radam_at_adamw_rate", "cause", lambda m: _once(_radam(m)),
+          "fixed RAdam at the rate AdamW chose: the learning rate alone"),
     Setup("ranger_off_by_one_only", "cause",
           lambda m: _ranger(m, step_lag=1, zero_slow=False, offset=0, increments=False),
           "fixed Ranger but the step counter off by one (r = 1 at update 1, no momentum phase)",
@@ -212,7 +214,8 @@ def _ladder(lr: float, up: bool) -> float:
 
 
 def best_lr(runs: list[dict], name: str) -> float | None:
-    """The rate with the best seed-0 validation F1 on the :func:`grid` (None until all are run)."""
+    """The rate with the best seed-0 validation F1 on the :func:`grid` (None until all are run;
+    a tie goes to the smaller rate)."""
     scores = {r["lr"]: r["val_f1"] for r in runs if r["setup"] == name and r["seed"] == 0}
     lrs = grid(runs, name)
     if any(lr not in scores for lr in lrs):
