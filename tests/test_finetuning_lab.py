@@ -265,13 +265,15 @@ def test_results_file_holds_every_setup_with_three_seeds():
         assert {"setup", "fixed", "seed", "lr", "steps", "val_f1", "test_f1"} <= set(r)
 
 
-@pytest.mark.parametrize("name", ["adamw", "ranger"])
+@pytest.mark.parametrize("name", ["adamw", "ranger", "ranger_fixed"])
 def test_results_file_reproduces(name, no_network):
-    """Re-run seed 0 of a setup at the file's rate: test F1 within 2 points of the file's."""
+    """Re-run seed 0 of a setup at the file's rate: test F1 within 2 points of the file's.
+
+    AdamW and the fixed Ranger learn (a drift shows in their F1); the reader's Ranger
+    scores 0, so for it the number of updates is the sharper check."""
     runs = experiments.load()
-    lr = experiments.best_lr(runs, "adamw")
-    recorded = [r for r in runs if r["setup"] == name and r["lr"] == lr and r["seed"] == 0]
-    assert recorded, f"{name} at lr {lr} seed 0 is not in {experiments.RESULTS}"
-    again = experiments.run(name, lr, seed=0)
+    recorded = [r for r in experiments.chosen(runs, name) if r["seed"] == 0]
+    assert recorded, f"{name} seed 0 is not in {experiments.RESULTS}"
+    again = experiments.run(name, recorded[0]["lr"], seed=0)
     assert again["updates"] == recorded[0]["updates"]
     assert abs(again["test_f1"] - recorded[0]["test_f1"]) <= 0.02, (again, recorded[0])

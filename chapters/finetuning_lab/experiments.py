@@ -109,6 +109,10 @@ SETUPS = {s.name: s for s in (
     # --- one cause at a time, on a working setup ---
     Setup("adamw_double_step", "cause", lambda m: _double(BertAdamW(bert_groups(m, 0.01))),
           "BERT AdamW with the global step +2: half the updates, the schedule at double speed"),
+    Setup("lookahead_adamw_copied", "cause",
+          lambda m: TFLookahead(BertAdamW(bert_groups(m, 0.01)), alpha=0.5, period=5,
+                                zero_slow=False),
+          "the reader's Lookahead(AdamW) at its rate, slow weights copied: the zero start alone"),
     Setup("radam_at_adamw_rate", "cause", lambda m: _once(_radam(m)),
           "fixed RAdam at the rate AdamW chose: the learning rate alone"),
     Setup("ranger_off_by_one_only", "cause",
