@@ -40,6 +40,15 @@ def bert_groups(model, weight_decay: float = 0.01):
             {"params": no_decay, "weight_decay": 0.0}]
 
 
+def _moments(st: dict, p, b1: float, b2: float) -> dict:
+    """Adam's two moving averages of ``p.grad``, created as zeros (TensorFlow's slots)."""
+    if not st:
+        st["m"], st["v"] = torch.zeros_like(p), torch.zeros_like(p)
+    st["m"].mul_(b1).add_(p.grad, alpha=1 - b1)
+    st["v"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+    return st
+
+
 class BertAdamW(torch.optim.Optimizer):
     """BERT's ``AdamWeightDecayOptimizer`` (optimization.py L87–174).
 
@@ -61,11 +70,7 @@ class BertAdamW(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                st = self.state[p]
-                if not st:
-                    st["m"], st["v"] = torch.zeros_like(p), torch.zeros_like(p)
-                st["m"].mul_(b1).add_(p.grad, alpha=1 - b1)
-                st["v"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                st = _moments(self.state[p], p, b1, b2)
                 update = st["m"] / (st["v"].sqrt() + eps)
                 if wd:
                     update.add_(p, alpha=wd)
@@ -122,11 +127,7 @@ class TFRAdam(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                st = self.state[p]
-                if not st:
-                    st["m"], st["v"] = torch.zeros_like(p), torch.zeros_like(p)
-                st["m"].mul_(b1).add_(p.grad, alpha=1 - b1)
-                st["v"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                st = _moments(self.state[p], p, b1, b2)
                 if not rectified:
                     update = st["m"] / c1
                 elif self.eps_on_corrected:
