@@ -18,6 +18,7 @@ import torch
 
 import optim
 import optim.torch
+from torch_checks import assert_close
 
 STEPS = 200
 SHAPES = [(3, 4), (5,)]
@@ -43,11 +44,6 @@ def run(opt, params, steps, start=0):
         opt.step()
     return params
 
-
-def assert_close(ours, theirs, what, rtol=1e-12):
-    ours, theirs = torch.as_tensor(ours).double(), torch.as_tensor(theirs).double()
-    err = ((ours - theirs).abs().max() / theirs.abs().max().clamp_min(1e-300)).item()
-    assert err <= rtol, f"{what}: relative difference {err:.3g} > {rtol:g}"
 
 
 def checkpoint(obj):

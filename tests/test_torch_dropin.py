@@ -18,6 +18,7 @@ import torch
 
 import optim
 import optim.torch
+from torch_checks import assert_close
 
 TORCH_CLASSES = ["SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam"]
 #: our classes that torch lacks, and the torch class whose keys they share
@@ -43,11 +44,6 @@ def run(opt, ps, steps, start=0):
         opt.step()
     return ps
 
-
-def assert_close(a, b, what, rtol=1e-12):
-    a, b = torch.as_tensor(a).double(), torch.as_tensor(b).double()
-    err = ((a - b).abs().max() / b.abs().max().clamp_min(1e-300)).item()
-    assert err <= rtol, f"{what}: relative difference {err:.3g} > {rtol:g}"
 
 
 def group_keys(opt):

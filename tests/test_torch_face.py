@@ -22,6 +22,7 @@ import torch
 import pytorch_optimizer
 
 import optim.torch
+from torch_checks import assert_close
 
 LR = 0.02
 K = 3          # Lookahead/Ranger sync period in the table (syncs fall inside every scenario)
@@ -151,11 +152,6 @@ def assert_same_state(a: dict, b: dict, what):
         else:
             assert a[key] == b[key], f"{what}: state {key!r} changed"
 
-
-def assert_close(ours, theirs, what, rtol=1e-12):
-    ours, theirs = torch.as_tensor(ours).double(), torch.as_tensor(theirs).double()
-    err = ((ours - theirs).abs().max() / theirs.abs().max().clamp_min(1e-300)).item()
-    assert err <= rtol, f"{what}: relative difference {err:.3g} > {rtol:g}"
 
 
 def moved(a, b):
