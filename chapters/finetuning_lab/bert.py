@@ -150,15 +150,15 @@ def bert_learning_rate(init_lr: float, global_step: int, num_train_steps: int,
 
 def finetune(make_optimizer, lr: float, seed: int = 0, steps: int = 120, batch: int = 16,
              warmup: float = 0.1, increments_global_step: bool | None = None, splits=None,
-             watch=None, progress=None):
+             progress=None):
     """Fine-tune BERT for NER as google-research/bert does; return validation and test F1.
 
     ``make_optimizer(model)`` returns a ``torch.optim.Optimizer`` whose groups' ``lr``
     this loop sets at every step from :func:`bert_learning_rate`, times a group's
     ``lr_scale`` if it has one. ``increments_global_step``: the optimizer's
     ``apply_gradients`` adds 1 to the global step as well, as a stock TensorFlow
-    optimizer does when it is handed ``global_step``. ``watch(step, model)`` is called
-    after each update (for the chapter's probes).
+    optimizer does when it is handed ``global_step`` (by default, the optimizer's
+    attribute of that name says).
     """
     train, val, test = splits or data()
     model = load_model(seed)
@@ -193,8 +193,6 @@ def finetune(make_optimizer, lr: float, seed: int = 0, steps: int = 120, batch: 
         global_step += 2 if increments_global_step else 1
         updates += 1
         losses.append(out.loss.item())
-        if watch is not None:
-            watch(updates, model)
     val_f1 = entity_f1(val.tags, predict(model, val))
     losses = losses or [float("nan")]
     test_f1 = entity_f1(test.tags, predict(model, test))

@@ -148,18 +148,12 @@ def run(name: str, lr: float, seed: int, steps: int = STEPS, progress=None) -> d
     setup = SETUPS[name]
     torch.set_num_threads(THREADS)
     start = time.time()
-    holder = {}
-
-    def make(model):
-        holder["opt"] = setup.make(model)
-        return holder["opt"]
-
-    # the optimizer decides how the global step moves, so build it before the loop reads it
-    probe = bert.finetune(make, lr, seed=seed, steps=steps, progress=progress,
-                          increments_global_step=None)
+    result = bert.finetune(setup.make, lr, seed=seed, steps=steps, progress=progress)
     return dict(setup=name, kind=setup.kind, fixed=setup.kind == "fixed", seed=seed, lr=lr,
-                steps=steps, updates=probe["updates"], val_f1=round(probe["val_f1"], 4),
-                test_f1=round(probe["test_f1"], 4), final_loss=_mean_or_none(probe["losses"][-10:]), seconds=round(time.time() - start, 1),
+                steps=steps, updates=result["updates"], val_f1=round(result["val_f1"], 4),
+                test_f1=round(result["test_f1"], 4),
+                final_loss=_mean_or_none(result["losses"][-10:]),
+                seconds=round(time.time() - start, 1),
                 **versions())
 
 
