@@ -67,7 +67,7 @@ def test_warmup_linear_is_hugging_faces_formula_counted_from_one():
     """transformers' get_linear_schedule_with_warmup runs its lr_lambda through LambdaLR, whose
     counter starts at 0: its first step has rate 0 and its step t >= 2 the rate that
     optim.schedules.warmup_linear gives step t - 1 (the chapter Schedules says so)."""
-    transformers_optimization = pytest.importorskip("transformers.optimization")
+    import transformers.optimization as transformers_optimization
     warmup, total = 10, 100
     base = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
     hf = transformers_optimization.get_linear_schedule_with_warmup(base, warmup, total)
