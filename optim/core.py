@@ -218,6 +218,47 @@ class PureOps:
         out[idx] = values
         return out
 
+    # --- beyond element-wise (Part 7). A *vector rule* (layer-wise norms, sums) sees one tensor
+    # per run in the last axis; a *matrix rule* (Muon, Shampoo, Adafactor) the last two axes.
+    # Leading axes stay independent runs. Reductions keep their axes, so results broadcast back.
+    sign = staticmethod(np.sign)
+
+    @staticmethod
+    def norm(a):
+        """‖a‖₂ of one tensor: here over the last axis (one run's parameters), kept for broadcasting."""
+        return np.sqrt(np.sum(a * a, axis=-1, keepdims=True)) if _ndim(a) else np.abs(a)
+
+    @staticmethod
+    def dot(a, b):
+        """Σ a·b over one tensor: here over the last axis, kept for broadcasting."""
+        return np.sum(a * b, axis=-1, keepdims=True) if _ndim(a) or _ndim(b) else a * b
+
+    @staticmethod
+    def matmul(a, b):
+        return np.matmul(a, b)
+
+    @staticmethod
+    def mT(a):
+        """The matrix transpose: the last two axes swapped."""
+        return np.swapaxes(a, -1, -2)
+
+    @staticmethod
+    def matrix_norm(a):
+        """The Frobenius norm of each matrix (the last two axes), kept for broadcasting."""
+        return np.sqrt(np.sum(a * a, axis=(-2, -1), keepdims=True))
+
+    @staticmethod
+    def mean(a, axis):
+        """The mean over ``axis`` (an int or a tuple), kept for broadcasting."""
+        return np.mean(a, axis=axis, keepdims=True)
+
+    @staticmethod
+    def eigh(a):
+        """(eigenvalues ascending, eigenvectors as columns) of each symmetric matrix in the last two axes."""
+        return np.linalg.eigh(a)
+
+    where = staticmethod(np.where)
+
 
 PURE = PureOps()
 

@@ -120,6 +120,39 @@ class InPlaceOps:
     def set_rows(a, idx, values):
         return a.index_copy_(0, idx, values)
 
+    # --- beyond element-wise (Part 7): these return new tensors. A parameter is one tensor, so
+    # ``norm``/``dot`` reduce over all of it (the NumPy face: over its last axis, one run's tensor);
+    # matrix ops act on the last two dimensions, as in the NumPy face.
+    sign = staticmethod(torch.sign)
+
+    @staticmethod
+    def norm(a):
+        return torch.linalg.vector_norm(a)
+
+    @staticmethod
+    def dot(a, b):
+        return torch.sum(a * b)
+
+    matmul = staticmethod(torch.matmul)
+
+    @staticmethod
+    def mT(a):
+        return a.mT
+
+    @staticmethod
+    def matrix_norm(a):
+        return torch.linalg.matrix_norm(a, keepdim=True)
+
+    @staticmethod
+    def mean(a, axis):
+        return a.mean(dim=axis, keepdim=True)
+
+    @staticmethod
+    def eigh(a):
+        return torch.linalg.eigh(a)
+
+    where = staticmethod(torch.where)
+
 
 INPLACE = InPlaceOps()
 

@@ -18,6 +18,7 @@ import importlib.util
 #: the chapters of the book, in order; `optim/exercises/CHAPTER.py` registers that chapter's exercises
 CHAPTERS = ("framework", "sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop",
             "adam", "nadam", "adamw", "lookahead", "radam", "ranger", "lazyadam",
+            "after_adam", "lion", "adafactor", "lamb", "muon", "shampoo", "schedulefree", "prodigy",
             "schedules", "finetuning")
 for _chapter in CHAPTERS:  # importing a module registers its exercises, so EXERCISES keeps book order
     if importlib.util.find_spec(f"{__name__}.{_chapter}") is not None:
