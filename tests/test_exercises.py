@@ -229,8 +229,10 @@ def test_changing_an_input_in_place_is_reported_by_name(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_wrong_signature_or_a_non_function_is_explained(name):
-    result = check(name, lambda w: w)
-    assert result.kind == "signature" and "Your function takes `(w)`" in result.message
+    # a function of the wrong arity: one argument, or two for a one-argument exercise
+    wrong, takes = (lambda w: w, "(w)") if len(EXERCISES[name].params) != 1 else (lambda w, g: w, "(w, g)")
+    result = check(name, wrong)
+    assert result.kind == "signature" and f"Your function takes `{takes}`" in result.message
     result = check(name, 42)
     assert result.kind == "signature" and "needs your function itself" in result.message
 

@@ -1,0 +1,86 @@
+"""Exercises of the chapter *After Adam: a map of 2020–2026*: the orthogonalised gradient U Vᵀ."""
+
+import numpy as np
+
+from .core import Case, Exercise, Mistake, register
+
+CHAPTER = "After Adam: a map of 2020–2026"
+
+
+def orthogonalize(G):
+    U, _, Vt = np.linalg.svd(np.asarray(G, dtype=float), full_matrices=False)
+    return U @ Vt
+
+
+def _matrix(rng, rows, cols, kappa=10.0):
+    """A gradient matrix with singular values spread over a condition number kappa (two decimals)."""
+    U = np.linalg.qr(rng.normal(size=(rows, rows)))[0][:, :min(rows, cols)]
+    V = np.linalg.qr(rng.normal(size=(cols, cols)))[0][:, :min(rows, cols)]
+    s = np.logspace(0, -np.log10(kappa), min(rows, cols))
+    return np.round(U @ np.diag(s) @ V.T, 2) + 0.0
+
+
+def _cases(rng):
+    return [
+        Case("a wide 3 × 5 matrix", {"G": _matrix(rng, 3, 5)}),
+        Case("a tall 6 × 2 matrix", {"G": _matrix(rng, 6, 2)}),
+        Case("a square 4 × 4 matrix", {"G": _matrix(rng, 4, 4)}),
+        Case("a square matrix with κ = 1000", {"G": _matrix(rng, 3, 3, kappa=1000.0)}),
+        Case("a tall 5 × 3 matrix with κ = 100", {"G": _matrix(rng, 5, 3, kappa=100.0)}),
+        Case("a wide 2 × 7 matrix", {"G": _matrix(rng, 2, 7)}),
+        Case("a diagonal matrix with a negative entry", {"G": np.diag([2.0, -0.5, 0.25])}),
+        Case("a 1 × 4 row", {"G": np.array([[3.0, -4.0, 0.0, 12.0]])}),
+    ]
+
+
+def _kept_sigma(G):
+    return np.asarray(G, dtype=float)
+
+
+def _frobenius_only(G):
+    G = np.asarray(G, dtype=float)
+    return G / np.linalg.norm(G)
+
+
+def _sign(G):
+    return np.sign(G)
+
+
+def _u_only(G):
+    U, _, _ = np.linalg.svd(np.asarray(G, dtype=float), full_matrices=False)
+    return U @ U.T @ np.asarray(G, dtype=float) / np.linalg.norm(G, 2)
+
+
+def _inverse_sigma(G):
+    U, s, Vt = np.linalg.svd(np.asarray(G, dtype=float), full_matrices=False)
+    return U @ np.diag(1 / s) @ Vt
+
+
+register(Exercise(
+    name="orthogonalize", chapter=CHAPTER, reference=orthogonalize, make_cases=_cases, returns=("O",),
+    task="""
+The orthogonalised gradient. For a gradient matrix G with thin SVD G = U Σ Vᵀ, return
+
+    O = U Vᵀ
+
+the matrix of G's shape whose singular values are all 1 (Muon's direction; Shampoo's first
+step). `np.linalg.svd(G, full_matrices=False)` returns U, the singular values and Vᵀ.
+""",
+    mistakes=(
+        Mistake("kept the singular values",
+                "U Σ Vᵀ is G itself. Drop Σ: the orthogonalised matrix is U Vᵀ, every singular value 1.",
+                _kept_sigma),
+        Mistake("divided by the Frobenius norm",
+                "G/‖G‖_F has norm 1 but keeps the ratios of the singular values; U Vᵀ sets each one to 1.",
+                _frobenius_only),
+        Mistake("took the sign of each entry",
+                "sign(G) is Adam's and Lion's first step: it equalises coordinates, not directions. "
+                "Use the SVD: U Vᵀ.", _sign),
+        Mistake("inverted the singular values",
+                "U Σ⁻¹ Vᵀ blows up the weakest directions (it is the pseudo-inverse's transpose); "
+                "U Vᵀ sets every singular value to exactly 1.", _inverse_sigma),
+        Mistake("projected onto U only",
+                "U Uᵀ G keeps G's singular values (scaled); the answer needs both singular bases: U Vᵀ.",
+                _u_only),
+    ),
+))
