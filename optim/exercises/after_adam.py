@@ -8,8 +8,9 @@ CHAPTER = "After Adam: a map of 2020–2026"
 
 
 def orthogonalize(G):
-    U, _, Vt = np.linalg.svd(np.asarray(G, dtype=float), full_matrices=False)
-    return U @ Vt
+    U, s, Vt = np.linalg.svd(np.asarray(G, dtype=float), full_matrices=False)
+    r = int(np.sum(s > max(np.shape(G)) * np.finfo(float).eps * s.max()))   # the rank, as matrix_rank
+    return U[:, :r] @ Vt[:r]
 
 
 def _matrix(rng, rows, cols, kappa=10.0):
@@ -30,6 +31,7 @@ def _cases(rng):
         Case("a wide 2 × 7 matrix", {"G": _matrix(rng, 2, 7)}),
         Case("a diagonal matrix with a negative entry", {"G": np.diag([2.0, -0.5, 0.25])}),
         Case("a 1 × 4 row", {"G": np.array([[3.0, -4.0, 0.0, 12.0]])}),
+        Case("a rank-one 3 × 4 matrix δxᵀ", {"G": np.outer([1.0, 2.0, -1.0], [2.0, 0.5, 1.0, -1.0])}),
     ]
 
 
@@ -51,6 +53,11 @@ def _u_only(G):
     return U @ U.T @ np.asarray(G, dtype=float) / np.linalg.norm(G, 2)
 
 
+def _null_directions_kept(G):
+    U, _, Vt = np.linalg.svd(np.asarray(G, dtype=float), full_matrices=False)
+    return U @ Vt
+
+
 def _inverse_sigma(G):
     U, s, Vt = np.linalg.svd(np.asarray(G, dtype=float), full_matrices=False)
     return U @ np.diag(1 / s) @ Vt
@@ -65,6 +72,9 @@ The orthogonalised gradient. For a gradient matrix G with thin SVD G = U Σ Vᵀ
 
 the matrix of G's shape whose singular values are all 1 (Muon's direction; Shampoo's first
 step). `np.linalg.svd(G, full_matrices=False)` returns U, the singular values and Vᵀ.
+If G is rank-deficient, keep only the directions whose singular value is not zero: those
+above max(G.shape) · ε · σ_max, with ε = np.finfo(float).eps (the tolerance of
+np.linalg.matrix_rank). A zero singular value stays zero, as in Muon's Newton–Schulz.
 """,
     mistakes=(
         Mistake("kept the singular values",
@@ -79,6 +89,11 @@ step). `np.linalg.svd(G, full_matrices=False)` returns U, the singular values an
         Mistake("inverted the singular values",
                 "U Σ⁻¹ Vᵀ blows up the weakest directions (it is the pseudo-inverse's transpose); "
                 "U Vᵀ sets every singular value to exactly 1.", _inverse_sigma),
+        Mistake("kept the null directions of a rank-deficient G",
+                "A zero singular value has no direction to keep: the thin SVD still returns singular "
+                "vectors for it (arbitrary ones), and U Vᵀ turns that 0 into a 1. Keep the first r "
+                "columns and rows, r = the number of singular values above the tolerance.",
+                _null_directions_kept),
         Mistake("projected onto U only",
                 "U Uᵀ G keeps G's singular values (scaled); the answer needs both singular bases: U Vᵀ.",
                 _u_only),

@@ -10,7 +10,8 @@ def _orthogonalize(G):
     if G.shape[0] < G.shape[1]:
         return _orthogonalize(G.T).T
     lam, Q = np.linalg.eigh(G.T @ G)
-    return G @ (Q / np.sqrt(lam)) @ Q.T
+    kept = lam > 1e-12 * lam.max()          # the pseudo-inverse root: zero directions stay zero
+    return G @ (Q[:, kept] / np.sqrt(lam[kept])) @ Q[:, kept].T
 
 
 SOLUTIONS = {
@@ -22,5 +23,8 @@ HAND_COMPUTED = {
     # a diagonal matrix: U Vᵀ is the diagonal of signs
     "orthogonalize": [((np.diag([2.0, -0.5]),), (np.diag([1.0, -1.0]),)),
                       # a row: its direction, (3, -4)/5
-                      ((np.array([[3.0, -4.0]]),), (np.array([[0.6, -0.8]]),))],
+                      ((np.array([[3.0, -4.0]]),), (np.array([[0.6, -0.8]]),)),
+                      # rank one, δxᵀ with δ = (1, 1), x = (3, 4): δ̂x̂ᵀ = (1/√2)(1, 1)ᵀ(0.6, 0.8)
+                      ((np.outer([1.0, 1.0], [3.0, 4.0]),),
+                       (np.outer([1.0, 1.0], [0.6, 0.8]) / np.sqrt(2),))],
 }
