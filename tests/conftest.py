@@ -1,7 +1,10 @@
 """Session-wide guards and the one build of the book that tests share.
 
 The book is built once per session (`builds`, `build`) for `tests/test_book.py`, which
-checks the build, and `tests/test_browser.py`, which reads the pages in Chromium.
+checks the build, and `tests/test_browser.py`, which reads the pages in Chromium. The
+build starts in the background as soon as collection shows that some test needs it, so
+on a 2-core machine it executes the chapters while the other tests run (the suite's
+longest two jobs overlap instead of queueing); the fixture waits for it.
 
 
 pytest exits with code 5 when it collects no test, and a green CI that ran nothing
@@ -16,8 +19,10 @@ an empty run impossible: it fails the session (exit 1) when
 from __future__ import annotations
 
 import fcntl
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -41,14 +46,66 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         silent = sorted(p.name for p in TESTS.glob("test_*.py") if p.resolve() not in collected)
         if silent:
             pytest.exit(f"these test modules collected no tests: {', '.join(silent)}", returncode=1)
+    needs_build = any({"build", "builds"} & set(getattr(item, "fixturenames", ())) for item in session.items)
+    if needs_build and not os.environ.get("BOOK_HTML"):      # BOOK_HTML: the browser tests read a built book
+        BACKGROUND_BUILD.start()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """An interrupted or failed session leaves no build running behind it."""
+    BACKGROUND_BUILD.stop()
+
+
+def jupyter_book_command(*extra: str) -> list[str]:
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    return [str(jupyter_book), "build", ".", "-W", "-n", "--keep-going", *extra]
 
 
 def jupyter_book_build(*extra: str) -> subprocess.CompletedProcess:
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    return subprocess.run(
-        [jupyter_book, "build", ".", "-W", "-n", "--keep-going", *extra],
-        cwd=ROOT, capture_output=True, text=True,
-    )
+    return subprocess.run(jupyter_book_command(*extra), cwd=ROOT, capture_output=True, text=True)
+
+
+class BackgroundBuild:
+    """The README's build, started early in its own process and joined by the `builds` fixture.
+
+    Its output goes to temporary files (a pipe nobody reads would fill and stall the build).
+    The lock keeps two test runs in one checkout from building over each other; it is held
+    from the start of the first build to the end of the second.
+    """
+
+    def __init__(self):
+        self.process = self.lock = self.output = None
+
+    def start(self) -> None:
+        if self.process is not None:
+            return
+        (ROOT / "_build").mkdir(exist_ok=True)
+        self.lock = open(ROOT / "_build" / ".build.lock", "w")
+        fcntl.flock(self.lock, fcntl.LOCK_EX)
+        self.output = (tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+"))
+        self.process = subprocess.Popen(jupyter_book_command(), cwd=ROOT, text=True,
+                                        stdout=self.output[0], stderr=self.output[1])
+
+    def join(self) -> subprocess.CompletedProcess:
+        self.start()                       # a session that collected no build test but asked anyway
+        returncode = self.process.wait()
+        stdout, stderr = (f.seek(0) or f.read() for f in self.output)
+        return subprocess.CompletedProcess(self.process.args, returncode, stdout, stderr)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
+        self.release()
+
+    def release(self) -> None:
+        if self.lock is not None:
+            fcntl.flock(self.lock, fcntl.LOCK_UN)
+            self.lock.close()
+            self.lock = None
+
+
+BACKGROUND_BUILD = BackgroundBuild()
 
 
 @pytest.fixture(scope="session")
@@ -58,13 +115,13 @@ def builds():
     The second build re-reads every page with its outputs taken from the execution
     cache: the path a reader's rebuild takes after a prose edit, and the one where
     myst-nb loses the outputs of the downloadable notebook (chapters/_ext).
-    Both go to `_build`, so the cache is shared with the README's build command; the
-    lock keeps two test runs in one checkout from building over each other.
+    Both go to `_build`, so the cache is shared with the README's build command.
     """
-    (ROOT / "_build").mkdir(exist_ok=True)
-    with open(ROOT / "_build" / ".build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return {"build": jupyter_book_build(), "rebuild from cache": jupyter_book_build("--all")}
+    try:
+        first = BACKGROUND_BUILD.join()
+        return {"build": first, "rebuild from cache": jupyter_book_build("--all")}
+    finally:
+        BACKGROUND_BUILD.release()
 
 
 @pytest.fixture(scope="session")
