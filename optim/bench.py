@@ -1,0 +1,169 @@
+"""Fair comparisons of optimizers, as AlgoPerf scores them, at a scale this machine runs.
+
+A fair comparison fixes four things for every optimizer alike (Dahl et al. 2023):
+
+* the **workload**: a model, its data, a validation metric and a *target* for it;
+* the **search space** of each optimizer: the learning rate, log-uniform, plus the
+  hyperparameters its authors say to tune (:class:`SearchSpace`);
+* the **budget**: the same number of trials for every optimizer, drawn quasi-randomly
+  from its search space (:func:`trials`, a scrambled Halton sequence: evenly spread and
+  reproducible from a seed, unlike a grid that wastes trials on unimportant axes);
+* the **score**: the steps (and seconds) a trial needs to reach the target
+  (:func:`steps_to_target`), the best trial per optimizer (:func:`best_trials`), and
+  across workloads the **performance profile** (:func:`performance_profile`): the
+  fraction of workloads on which an optimizer is within a factor τ of the fastest.
+
+Nothing here imports torch: workloads do, when they run.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["LogUniform", "Uniform", "Choice", "SearchSpace", "trials", "steps_to_target",
+           "best_trials", "performance_profile", "config_hash"]
+
+
+# ------------------------------------------------------------------ search spaces
+
+@dataclass(frozen=True)
+class LogUniform:
+    """A positive hyperparameter whose scale matters (learning rate, ε, weight decay)."""
+    low: float
+    high: float
+
+    def __post_init__(self):
+        if not 0 < self.low < self.high:
+            raise ValueError(f"LogUniform needs 0 < low < high, got ({self.low}, {self.high})")
+
+    def at(self, u: float) -> float:
+        return float(math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low))))
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """A hyperparameter on a linear scale (an interpolation weight)."""
+    low: float
+    high: float
+
+    def __post_init__(self):
+        if not self.low < self.high:
+            raise ValueError(f"Uniform needs low < high, got ({self.low}, {self.high})")
+
+    def at(self, u: float) -> float:
+        return float(self.low + u * (self.high - self.low))
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a few values (a momentum 1 − β on a short list, a period k)."""
+    values: tuple
+
+    def __post_init__(self):
+        if not self.values:
+            raise ValueError("Choice needs at least one value")
+
+    def at(self, u: float):
+        return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """What is tuned for one optimizer: name -> distribution; ``fixed`` is passed as is.
+
+    ``SearchSpace({"lr": LogUniform(1e-4, 1e-1)}, fixed={"betas": (0.9, 0.999)})``.
+    A name ``beta1``/``beta2`` is folded into ``betas`` when a trial's keyword
+    arguments are made (:meth:`kwargs`), so both β's can be tuned separately.
+    """
+    tuned: Mapping[str, LogUniform | Uniform | Choice]
+    fixed: Mapping[str, object] = field(default_factory=dict)
+
+    def kwargs(self, point: Mapping[str, object]) -> dict:
+        """The optimizer's keyword arguments for one point of the space."""
+        out = {**self.fixed, **point}
+        if "beta1" in out or "beta2" in out:
+            b1, b2 = out.pop("beta1", None), out.pop("beta2", None)
+            default = tuple(out.get("betas", (0.9, 0.999)))
+            out["betas"] = (default[0] if b1 is None else b1, default[1] if b2 is None else b2)
+        return out
+
+
+def trials(space: SearchSpace, budget: int, seed: int = 0) -> list[dict]:
+    """``budget`` points of ``space``, quasi-random (scrambled Halton), the same for a given seed.
+
+    A space with one tuned hyperparameter gets an evenly spread 1-D Halton sequence, so
+    the trials cover the learning-rate range at every budget, not just at a grid's size.
+    """
+    if budget < 1:
+        raise ValueError(f"budget must be at least 1, got {budget}")
+    names = list(space.tuned)
+    if not names:
+        return [dict()] * budget
+    from scipy.stats import qmc   # scipy comes with scikit-learn, a requirement
+
+    units = qmc.Halton(d=len(names), scramble=True, seed=seed).random(budget)
+    return [{name: space.tuned[name].at(float(u)) for name, u in zip(names, row)} for row in units]
+
+
+# ------------------------------------------------------------------ scores
+
+def steps_to_target(steps: Sequence[int], metric: Sequence[float], target: float,
+                    higher_is_better: bool = True) -> float:
+    """The first evaluated step at which ``metric`` reaches ``target``; ``inf`` if it never does.
+
+    A noisy curve counts at its *first* crossing, as AlgoPerf times a submission: the run
+    is scored when the target is first met on the validation set, whatever it does after.
+    NaN (a diverged run) never reaches a target.
+    """
+    metric = np.asarray(metric, dtype=float)
+    reached = metric >= target if higher_is_better else metric <= target
+    reached &= np.isfinite(metric)
+    hits = np.flatnonzero(reached)
+    return float(steps[hits[0]]) if hits.size else math.inf
+
+
+def best_trials(records: Iterable[Mapping], key: str = "steps_to_target") -> dict:
+    """(workload, optimizer) -> the record of its best trial: fewest ``key``, ties to the best metric.
+
+    A record has ``workload``, ``optimizer``, ``key`` and ``best_metric`` (and
+    ``higher_is_better``); its median over seeds is the caller's to take first.
+    """
+    best = {}
+    for r in records:
+        sign = -1.0 if r.get("higher_is_better", True) else 1.0
+        rank = (r[key], sign * r["best_metric"])
+        k = (r["workload"], r["optimizer"])
+        if k not in best or rank < best[k][0]:
+            best[k] = (rank, r)
+    return {k: r for k, (_, r) in best.items()}
+
+
+def performance_profile(times: Mapping[str, Mapping[str, float]], taus: Sequence[float]) -> dict:
+    """ρ_o(τ): the fraction of workloads on which optimizer o is within a factor τ of the fastest.
+
+    ``times[workload][optimizer]`` is a time (or steps) to target, ``inf`` when never
+    reached. A workload no optimizer solves counts against every optimizer (it is in the
+    denominator, and nobody is within any τ of it), as in Dolan & Moré's profiles.
+    """
+    optimizers = sorted({o for row in times.values() for o in row})
+    workloads = list(times)
+    if not workloads:
+        raise ValueError("performance_profile needs at least one workload")
+    ratios = {o: [] for o in optimizers}
+    for w in workloads:
+        fastest = min(times[w].values(), default=math.inf)
+        for o in optimizers:
+            t = times[w].get(o, math.inf)
+            ratios[o].append(t / fastest if math.isfinite(t) and math.isfinite(fastest) else math.inf)
+    return {o: [float(np.mean([r <= tau for r in ratios[o]])) for tau in taus] for o in optimizers}
+
+
+def config_hash(config: Mapping) -> str:
+    """A short, stable name for a trial's configuration: a rerun skips what is already done."""
+    text = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,95 @@
+"""optim.bench, the fair-comparison harness: sampling, budgets, time to target and profiles."""
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from optim.bench import (Choice, LogUniform, SearchSpace, Uniform, best_trials, config_hash,
+                         performance_profile, steps_to_target, trials)
+
+SPACE = SearchSpace({"lr": LogUniform(1e-4, 1e-1), "beta1": Uniform(0.8, 0.99), "k": Choice((5, 6, 10))},
+                    fixed={"betas": (0.9, 0.999), "eps": 1e-8})
+
+
+def test_trials_stay_in_their_ranges_and_repeat_for_a_seed():
+    points = trials(SPACE, 64, seed=3)
+    assert len(points) == 64 and points == trials(SPACE, 64, seed=3) and points != trials(SPACE, 64, seed=4)
+    lrs = np.array([p["lr"] for p in points])
+    assert lrs.min() >= 1e-4 and lrs.max() <= 1e-1
+    assert all(0.8 <= p["beta1"] <= 0.99 and p["k"] in (5, 6, 10) for p in points)
+
+
+def test_the_learning_rate_is_log_uniform_and_evenly_spread():
+    """Quasi-random: each of 4 decades of lr holds a quarter of the trials, to within one."""
+    lrs = np.array([p["lr"] for p in trials(SearchSpace({"lr": LogUniform(1e-4, 1.0)}), 40, seed=0)])
+    counts, _ = np.histogram(np.log10(lrs), bins=4, range=(-4, 0))
+    assert np.all(np.abs(counts - 10) <= 1), counts
+
+
+def test_every_optimizer_gets_the_same_budget():
+    spaces = {"SGD": SearchSpace({"lr": LogUniform(1e-3, 1.0)}),
+              "Adam": SPACE, "Prodigy": SearchSpace({}, fixed={"lr": 1.0})}
+    assert {name: len(trials(space, 8)) for name, space in spaces.items()} == {"SGD": 8, "Adam": 8, "Prodigy": 8}
+    with pytest.raises(ValueError, match="budget"):
+        trials(SPACE, 0)
+
+
+def test_betas_are_assembled_from_tuned_and_fixed_parts():
+    kw = SPACE.kwargs({"lr": 0.01, "beta1": 0.95, "k": 5})
+    assert kw == {"betas": (0.95, 0.999), "eps": 1e-8, "lr": 0.01, "k": 5}
+    assert SearchSpace({"beta2": Uniform(0.9, 0.999)}).kwargs({"beta2": 0.95}) == {"betas": (0.9, 0.95)}
+
+
+def test_bad_ranges_are_refused():
+    for bad in (lambda: LogUniform(0.0, 1.0), lambda: LogUniform(1.0, 0.1), lambda: Uniform(1, 1),
+                lambda: Choice(())):
+        with pytest.raises(ValueError):
+            bad()
+
+
+def test_steps_to_target_is_the_first_crossing_of_a_noisy_curve():
+    steps = [0, 10, 20, 30, 40, 50]
+    accuracy = [0.1, 0.5, 0.91, 0.88, 0.93, 0.95]          # crosses 0.9 at 20, dips, crosses again
+    assert steps_to_target(steps, accuracy, 0.9) == 20
+    assert steps_to_target(steps, accuracy, 0.99) == math.inf
+    loss = [2.0, 1.0, float("nan"), 0.1, 0.05, 0.01]       # NaN never counts as reaching a target
+    assert steps_to_target(steps, loss, 0.5, higher_is_better=False) == 30
+    assert steps_to_target(steps, [np.nan] * 6, 0.5, higher_is_better=False) == math.inf
+
+
+def test_best_trial_is_the_fastest_then_the_best_metric():
+    records = [
+        dict(workload="w", optimizer="A", steps_to_target=30.0, best_metric=0.95),
+        dict(workload="w", optimizer="A", steps_to_target=20.0, best_metric=0.92),
+        dict(workload="w", optimizer="A", steps_to_target=20.0, best_metric=0.96),
+        dict(workload="w", optimizer="B", steps_to_target=math.inf, best_metric=0.97),
+    ]
+    best = best_trials(records)
+    assert best["w", "A"]["best_metric"] == 0.96 and best["w", "B"]["steps_to_target"] == math.inf
+
+
+def test_performance_profile_by_hand():
+    """Three workloads. w1: A 10, B 20. w2: A 30, B 15. w3: A 40, B never.
+    Ratios to the fastest: A (1, 2, 1), B (2, 1, inf). At τ = 1: A 2/3, B 1/3; at τ = 2: A 1, B 2/3."""
+    times = {"w1": {"A": 10, "B": 20}, "w2": {"A": 30, "B": 15}, "w3": {"A": 40, "B": math.inf}}
+    profile = performance_profile(times, [1.0, 1.5, 2.0, 100.0])
+    np.testing.assert_allclose(profile["A"], [2 / 3, 2 / 3, 1.0, 1.0])
+    np.testing.assert_allclose(profile["B"], [1 / 3, 1 / 3, 2 / 3, 2 / 3])
+
+
+def test_a_workload_nobody_solves_counts_against_everyone():
+    profile = performance_profile({"w1": {"A": 1.0}, "w2": {"A": math.inf}}, [1.0, 10.0])
+    assert profile["A"] == [0.5, 0.5]
+
+
+def test_config_hash_is_stable_and_order_free():
+    a = config_hash({"optimizer": "Adam", "lr": 0.001, "seed": 0})
+    assert a == config_hash({"seed": 0, "lr": 0.001, "optimizer": "Adam"}) and len(a) == 16
+    assert a != config_hash({"optimizer": "Adam", "lr": 0.002, "seed": 0})
+
+
+def test_the_harness_does_not_import_torch():
+    code = "import sys, optim.bench; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
