@@ -27,11 +27,13 @@ from .nadam import NAdam
 from .radam import RAdam
 from .ranger import Ranger
 from .rmsprop import RMSprop
+from .schedulefree import ScheduleFreeAdamW, ScheduleFreeSGD
 from .sgd import SGD, Momentum, Nesterov
 from . import landscapes, schedules, trajectory  # noqa: E402  (NumPy only; plots, widgets, exercises load on demand)
 
 #: every optimizer of the book, in the order the book tells their story
 OPTIMIZERS = (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam, NAdam, AdamW,
-              Lookahead, RAdam, Ranger, LazyAdam)
+              Lookahead, RAdam, Ranger, LazyAdam,
+              ScheduleFreeSGD, ScheduleFreeAdamW)
 
 __all__ = [cls.__name__ for cls in OPTIMIZERS] + ["Optimizer", "State", "SparseRows", "OPTIMIZERS"]

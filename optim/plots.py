@@ -11,6 +11,7 @@ fixed colour; families share a hue so that related methods read together:
 - green/teal: per-coordinate step sizes (Adagrad, Adadelta, RMSprop);
 - orange/red/brown: the Adam family (Adam, AdamW, NAdam, RAdam, LazyAdam);
 - purple/pink: the Lookahead family (Lookahead, Ranger).
+- olive and steel blue: Schedule-Free SGD and AdamW (dash-dot, dashed).
 
 All colours have a relative luminance between 0.13 and 0.30, so every one has
 at least 3:1 contrast against a white page and against the dark theme's page
@@ -81,6 +82,8 @@ COLORS = {
     "LazyAdam": "#8C5A2B",
     "Lookahead": "#B8439B",
     "Ranger": "#CC6BB5",
+    "ScheduleFreeSGD": "#6E7F00",
+    "ScheduleFreeAdamW": "#2E7D9A",
 }
 """One colour per optimizer display name, in the book's chapter order."""
 
@@ -98,6 +101,8 @@ LINESTYLES = {
     "LazyAdam": (0, (6, 1.5, 1, 1.5, 1, 1.5)),
     "Lookahead": "-.",
     "Ranger": ":",
+    "ScheduleFreeSGD": "-.",
+    "ScheduleFreeAdamW": "--",
 }
 """Dash per display name: tells family members apart where hue cannot."""
 

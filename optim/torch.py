@@ -26,6 +26,7 @@ import optim as optim_np
 from . import OPTIMIZERS, core
 from .lookahead import lookahead_sync, validate_lookahead
 from .ranger import CentralizedRAdam
+from . import schedulefree as _sf
 
 __all__ = [cls.__name__ for cls in OPTIMIZERS] + ["INPLACE"]
 
@@ -402,6 +403,117 @@ AdamW = _torch_class(optim_np.AdamW, SIGNATURES["AdamW"], group_fixed=dict(decou
 NAdam = _torch_class(optim_np.NAdam, SIGNATURES["NAdam"])
 RAdam = _torch_class(optim_np.RAdam, SIGNATURES["RAdam"])
 LazyAdam = _torch_class(optim_np.LazyAdam, supports_sparse=True)
+class _ScheduleFree(RuleOptimizer):
+    """The torch face of Schedule-Free (see :mod:`optim.schedulefree`): drop-in for the ``schedulefree`` package.
+
+    As the oracle: the parameters hold y while training and x after :meth:`eval`; call
+    ``opt.train()`` before training (a new optimizer starts in eval mode, and :meth:`step`
+    refuses to run in it) and ``opt.eval()`` before evaluating or saving a checkpoint. The
+    step count and the averaging weight's sums live in the param group under the oracle's
+    keys (``k``, ``lr_max``, ``weight_sum``, ``scheduled_lr``, ``train_mode``), the tensors in
+    ``state[p]`` (``z``, AdamW's ``exp_avg_sq``): the two packages' state dicts load into each
+    other. ``foreach`` is accepted and ignored (one loop, the oracle's numbers). A group added
+    while training starts in train mode (the oracle's starts in eval mode, so a later
+    ``eval()``/``train()`` pair would move its parameters off y).
+    """
+
+    group_fixed = dict(k=0, train_mode=False, weight_sum=0.0, lr_max=-1.0, scheduled_lr=0.0)
+
+    def _warn_ignored_switches(self, stacklevel):
+        """foreach=True is the oracle's default: accepted silently (the loop gives the same numbers)."""
+
+    def _beta(self, group):
+        return group["momentum"] if "momentum" in group else group["betas"][0]
+
+    def add_param_group(self, param_group):
+        super().add_param_group(param_group)
+        if len(self.param_groups) > 1:
+            self.param_groups[-1]["train_mode"] = self.param_groups[0]["train_mode"]
+
+    def _init_state(self, p, state, h):
+        fields = self.spec.init_state(p, h, INPLACE)
+        for name, key in self.spec.torch_keys.items():
+            state[key] = fields[name]
+
+    @torch.no_grad()
+    def eval(self):
+        """Parameters to x, the point to evaluate the model at (and to save)."""
+        for group in self.param_groups:
+            if group["train_mode"]:
+                for p in group["params"]:
+                    if "z" in self.state[p]:
+                        _sf.to_x(p, self.state[p]["z"].to(p.device), self._beta(group), INPLACE)
+                group["train_mode"] = False
+
+    @torch.no_grad()
+    def train(self):
+        """Parameters to y, where the gradients are taken."""
+        for group in self.param_groups:
+            if not group["train_mode"]:
+                for p in group["params"]:
+                    if "z" in self.state[p]:
+                        _sf.to_y(p, self.state[p]["z"].to(p.device), self._beta(group), INPLACE)
+                group["train_mode"] = True
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        if not self.param_groups[0]["train_mode"]:
+            raise RuntimeError(f"{type(self).__name__}: optimizer was not in train mode when step is called "
+                               f"(call opt.train() before training and opt.eval() before evaluating, where you "
+                               f"call model.train() and model.eval(); see optim.schedulefree)")
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        if any(p.grad is not None and p.grad.is_sparse for group in self.param_groups for p in group["params"]):
+            raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+        keys = self.spec.torch_keys
+        for group in self.param_groups:
+            h = core.Hyper(hyper_of(group, self.spec.fixed))
+            counters = SimpleNamespace(t=group["k"], lr_max=group["lr_max"], weight_sum=group["weight_sum"])
+            lr, c = _sf.averaging_weight(counters, h)        # once per group, as the oracle
+            group.update(k=counters.t, lr_max=counters.lr_max, weight_sum=counters.weight_sum, scheduled_lr=lr)
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    self._init_state(p, state, h)
+                slots = Slots.load(state, keys)
+                self.tensor_step(p, p.grad, slots, h, INPLACE, lr, c, counters.t)
+                slots.store(state, keys)
+        return loss
+
+
+_SF_FOREACH = hasattr(torch, "_foreach_mul_")      # the oracle's default for foreach
+
+
+class ScheduleFreeSGD(_ScheduleFree):
+    __doc__ = (f"torch face of :class:`optim.ScheduleFreeSGD`: drop-in for ``schedulefree.SGDScheduleFree``.\n\n"
+               f"{_ScheduleFree.__doc__}")
+    spec = optim_np.ScheduleFreeSGD
+    switches = dict(foreach=_SF_FOREACH)
+    tensor_step = staticmethod(_sf.schedulefree_sgd_step)
+
+    def __init__(self, params, lr=1.0, momentum=0.9, weight_decay=0, warmup_steps=0, r=0.0,
+                 weight_lr_power=2, foreach=_SF_FOREACH):
+        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay, warmup_steps=warmup_steps,
+                         r=r, weight_lr_power=weight_lr_power, foreach=foreach)
+
+
+class ScheduleFreeAdamW(_ScheduleFree):
+    __doc__ = (f"torch face of :class:`optim.ScheduleFreeAdamW`: drop-in for ``schedulefree.AdamWScheduleFree``."
+               f"\n\n{_ScheduleFree.__doc__}")
+    spec = optim_np.ScheduleFreeAdamW
+    switches = dict(foreach=_SF_FOREACH)
+    tensor_step = staticmethod(_sf.schedulefree_adamw_step)
+
+    def __init__(self, params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, warmup_steps=0, r=0.0,
+                 weight_lr_power=2.0, foreach=_SF_FOREACH):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, warmup_steps=warmup_steps,
+                         r=r, weight_lr_power=weight_lr_power, foreach=foreach)
+
+
 _CentralizedRAdam = _torch_class(CentralizedRAdam, SIGNATURES["RAdam"].replace(
     " *", " use_gc gc_conv_only *"))
 

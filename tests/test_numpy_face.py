@@ -67,6 +67,15 @@ SWEEPS = {
                dict(alpha=col(0.5, 1.0, 0.1, 0.8), lr=col(0.01, 0.001, 0.05, 0.1), beta1=col(0.95, 0.0, 0.5, 0.9),
                     beta2=col(0.999, 0.9, 0.8, 0.99), eps=col(1e-5, 1e-4, 1e-2, 1e-6),
                     weight_decay=col(0.0, 0.01, 0.1, 0.0))),
+    "ScheduleFreeSGD": (optim.ScheduleFreeSGD,
+                        dict(lr=col(0.01, 0.1, 0.5, 1.0), momentum=col(0.9, 0.5, 0.1, 0.98),
+                             weight_decay=col(0.0, 0.01, 0.1, 0.0), warmup_steps=col(0, 5, 0, 20),
+                             r=col(0.0, 1.0, 0.5, 0.0), weight_lr_power=col(2.0, 0.0, 1.0, 2.0))),
+    "ScheduleFreeAdamW": (optim.ScheduleFreeAdamW,
+                          dict(lr=col(0.01, 0.001, 0.05, 0.1), beta1=col(0.9, 0.5, 0.1, 0.98),
+                               beta2=col(0.999, 0.9, 0.5, 0.99), eps=col(1e-8, 1e-4, 1e-2, 1e-6),
+                               weight_decay=col(0.0, 0.01, 0.1, 0.0), warmup_steps=col(0, 5, 0, 20),
+                               r=col(0.0, 1.0, 0.5, 0.0), weight_lr_power=col(2.0, 0.0, 1.0, 2.0))),
 }
 RTOL = {"RAdam": 1e-12, "Ranger": 1e-12}
 
@@ -195,6 +204,7 @@ SCALAR_OPTS = [
     optim.Lookahead(optim.Adam(lr=0.1), k=2, alpha=0.8),
     optim.Ranger(), optim.Ranger(lr=0.01, k=3),
     optim.Ranger(betas=(0.9, 0.99), eps=1e-6, weight_decay=0.1, use_gc=False),
+    optim.ScheduleFreeSGD(lr=0.5, warmup_steps=10), optim.ScheduleFreeAdamW(betas=(0.95, 0.99), weight_decay=0.01),
 ]
 
 

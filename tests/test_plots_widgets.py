@@ -20,7 +20,8 @@ from optim import landscapes, plots, trajectory, widgets  # noqa: E402
 from optim.widgets import FACTORIES, Explorer, explore  # noqa: E402
 
 BOOK_NAMES = ["SGD", "Momentum", "Nesterov", "Adagrad", "Adadelta", "RMSprop", "Adam", "NAdam",
-              "AdamW", "Lookahead", "RAdam", "Ranger", "LazyAdam"]
+              "AdamW", "Lookahead", "RAdam", "Ranger", "LazyAdam",
+              "ScheduleFreeSGD", "ScheduleFreeAdamW"]
 
 
 # ------------------------------------------------------------ colour science

@@ -20,6 +20,7 @@ from typing import Callable
 import pytest
 import torch
 import pytorch_optimizer
+import schedulefree
 
 import optim.torch
 from torch_checks import assert_close
@@ -69,6 +70,17 @@ def ranger_ours(params, **kw):
     return optim.torch.Ranger(params, **{"lr": LR, "weight_decay": 0.01, "k": K, **kw})
 
 
+def schedule_free(cls, **options):
+    """A Schedule-Free row's factory: the optimizer switched to train mode, as its users must (see
+    tests/test_schedulefree.py for eval mode). Its twin is the official ``schedulefree`` package, whose
+    state dicts are interchangeable with ours (same group keys, same state keys)."""
+    def factory(params, **kw):
+        opt = cls(params, **{**options, **kw})
+        opt.train()
+        return opt
+    return factory
+
+
 def ranger_twin(params, **kw):
     # degenerated_to_sgd=True is Less Wright's Ranger (see tests/test_lookahead.py on the default)
     return pytorch_optimizer.Ranger(params, **{"lr": LR, "weight_decay": 0.01, "k": K,
@@ -89,7 +101,13 @@ ROWS = [
     rule("LazyAdam", None, lr=LR),        # dense use here; sparse and its twin SparseAdam: test_lazyadam.py
     Row("Lookahead", lookahead_ours, lookahead_twin),
     Row("Ranger", ranger_ours, ranger_twin),
+    Row("ScheduleFreeSGD", schedule_free(optim.torch.ScheduleFreeSGD, lr=0.1, weight_decay=0.01, warmup_steps=3),
+        schedule_free(schedulefree.SGDScheduleFree, lr=0.1, weight_decay=0.01, warmup_steps=3), torch_twin=True),
+    Row("ScheduleFreeAdamW", schedule_free(optim.torch.ScheduleFreeAdamW, lr=LR, weight_decay=0.01, warmup_steps=3),
+        schedule_free(schedulefree.AdamWScheduleFree, lr=LR, weight_decay=0.01, warmup_steps=3), torch_twin=True),
 ]
+#: param-group keys that count a group's own steps (Lookahead; Schedule-Free's clock and averaging sums)
+GROUP_COUNTERS = ("lookahead_step", "k", "lr_max", "weight_sum", "scheduled_lr")
 TWINS = [row for row in ROWS if row.twin]
 TORCH_TWINS = [row for row in ROWS if row.torch_twin]
 
@@ -247,7 +265,7 @@ def test_add_param_group_starts_the_new_params_fresh(row):
     opt.add_param_group({"params": [params[1]], "lr": LR / 4})
     assert len(opt.param_groups) == 2 and opt.param_groups[1]["lr"] == LR / 4
     for key, value in opt.param_groups[0].items():      # the defaults fill the rest of the group
-        if key not in ("params", "lr", "lookahead_step"):      # Lookahead: each group counts its steps
+        if key not in ("params", "lr", *GROUP_COUNTERS):      # Lookahead, Schedule-Free: each group counts its steps
             assert opt.param_groups[1][key] == value, key
     run(opt, params, STEPS, start=2 * K)
     late = make_params()[1:]
@@ -411,7 +429,9 @@ def test_optimizer_trains_a_model_in_float32_and_float64(row, dtype):
 
 
 # ---------------------------------------------------------------- gradients are the caller's
-GRAD_CASES = [(row, {}) for row in ROWS] + [(row, {"maximize": True}) for row in ROWS if row.name != "Ranger"]
+# Ranger, Schedule-Free (as their oracles) have no maximize option
+GRAD_CASES = [(row, {}) for row in ROWS] + [(row, {"maximize": True}) for row in ROWS
+                                            if row.name not in ("Ranger", "ScheduleFreeSGD", "ScheduleFreeAdamW")]
 
 
 @pytest.mark.parametrize("row,options", GRAD_CASES,

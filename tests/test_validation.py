@@ -56,6 +56,24 @@ CASES = [
                                   (dict(alpha=0.0), "alpha", "0.0", "0.0 < alpha <= 1.0"),
                                   (dict(alpha=1.5), "alpha", "1.5", "0.0 < alpha <= 1.0"),
                                   (dict(alpha=-0.5), "alpha", "-0.5", "0.0 < alpha <= 1.0")]],
+    # Schedule-Free: β strictly inside (0, 1) (x = (y − (1 − β)z)/β), counts and powers >= 0
+    *[("ScheduleFreeSGD", kw, key, value, rng)
+      for kw, key, value, rng in [(dict(lr=-0.1), "lr", "-0.1", "0.0 <= lr"),
+                                  (dict(momentum=0.0), "momentum", "0.0", "0.0 < momentum < 1.0"),
+                                  (dict(momentum=1.0), "momentum", "1.0", "0.0 < momentum < 1.0"),
+                                  (dict(weight_decay=-0.01), "weight_decay", "-0.01", "0.0 <= weight_decay"),
+                                  (dict(warmup_steps=-1), "warmup_steps", "-1", "0.0 <= warmup_steps"),
+                                  (dict(r=-1.0), "r", "-1.0", "0.0 <= r"),
+                                  (dict(weight_lr_power=-2.0), "weight_lr_power", "-2.0", "0.0 <= weight_lr_power")]],
+    *[("ScheduleFreeAdamW", kw, key, value, rng)
+      for kw, key, value, rng in [(dict(lr=-0.1), "lr", "-0.1", "0.0 <= lr"),
+                                  (dict(eps=-1e-8), "eps", "-1e-08", "0.0 <= eps"),
+                                  (dict(betas=(0.0, 0.999)), "beta parameter at index 0", "0.0",
+                                   "0.0 < beta parameter at index 0 < 1.0"),
+                                  (dict(betas=(0.9, 1.0)), "beta parameter at index 1", "1.0",
+                                   "0.0 <= beta parameter at index 1 < 1.0"),
+                                  (dict(warmup_steps=-1), "warmup_steps", "-1", "0.0 <= warmup_steps")]],
+    ("ScheduleFreeSGD", dict(lr=ARRAY([0.1, -0.2])), "lr", "-0.2", "0.0 <= lr"),
     # arrays (sweeps) with one bad element: that element is named
     ("SGD", dict(lr=ARRAY([0.1, -0.2, 0.3])), "lr", "-0.2", "0.0 <= lr"),
     ("Adam", dict(eps=ARRAY([[1e-8], [-1e-3]])), "eps", "-0.001", "0.0 <= eps"),
