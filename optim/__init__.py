@@ -18,22 +18,28 @@ AdamW), ``nadam.py``, ``lookahead.py``, ``radam.py``, ``ranger.py``,
 schedules for both faces).
 """
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .core import Optimizer, SparseRows, State
 from .lazyadam import LazyAdam
+from .lamb import LAMB, LARS
+from .lion import Lion
 from .lookahead import Lookahead
+from .muon import Muon
 from .nadam import NAdam
+from .prodigy import DAdaptAdam, Prodigy
 from .radam import RAdam
 from .ranger import Ranger
 from .rmsprop import RMSprop
 from .schedulefree import ScheduleFreeAdamW, ScheduleFreeSGD
+from .shampoo import SOAP, Shampoo
 from .sgd import SGD, Momentum, Nesterov
 from . import landscapes, schedules, trajectory  # noqa: E402  (NumPy only; plots, widgets, exercises load on demand)
 
 #: every optimizer of the book, in the order the book tells their story
 OPTIMIZERS = (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop, Adam, NAdam, AdamW,
-              Lookahead, RAdam, Ranger, LazyAdam,
-              ScheduleFreeSGD, ScheduleFreeAdamW)
+              Lookahead, RAdam, Ranger, LazyAdam, Lion, Adafactor, LARS, LAMB, Muon, Shampoo, SOAP,
+              ScheduleFreeSGD, ScheduleFreeAdamW, Prodigy, DAdaptAdam)
 
 __all__ = [cls.__name__ for cls in OPTIMIZERS] + ["Optimizer", "State", "SparseRows", "OPTIMIZERS"]

@@ -10,7 +10,10 @@ fixed colour; families share a hue so that related methods read together:
 - blue: the momentum family (Momentum, Nesterov);
 - green/teal: per-coordinate step sizes (Adagrad, Adadelta, RMSprop);
 - orange/red/brown: the Adam family (Adam, AdamW, NAdam, RAdam, LazyAdam);
-- purple/pink: the Lookahead family (Lookahead, Ranger).
+- burnt amber, its own dash: Lion (sign of a momentum; next to the Adam family);
+- slate blue and brick, a long dash: LARS (momentum SGD) and LAMB (Adam), each step scaled per layer;
+- purple/pink: the Lookahead family (Lookahead, Ranger);
+- violet: Muon, which orthogonalises its update (the matrix methods).
 - olive and steel blue: Schedule-Free SGD and AdamW (dash-dot, dashed).
 
 All colours have a relative luminance between 0.13 and 0.30, so every one has
@@ -82,6 +85,10 @@ COLORS = {
     "LazyAdam": "#8C5A2B",
     "Lookahead": "#B8439B",
     "Ranger": "#CC6BB5",
+    "Lion": "#A15C00",
+    "LARS": "#5568B8",
+    "LAMB": "#C04A30",
+    "Muon": "#6D4CFC",
     "ScheduleFreeSGD": "#6E7F00",
     "ScheduleFreeAdamW": "#2E7D9A",
 }
@@ -101,6 +108,10 @@ LINESTYLES = {
     "LazyAdam": (0, (6, 1.5, 1, 1.5, 1, 1.5)),
     "Lookahead": "-.",
     "Ranger": ":",
+    "Lion": (0, (4, 1.5, 1, 1.5)),
+    "LARS": (0, (5, 2)),
+    "LAMB": (0, (5, 2)),
+    "Muon": "-",
     "ScheduleFreeSGD": "-.",
     "ScheduleFreeAdamW": "--",
 }

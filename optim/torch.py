@@ -14,6 +14,7 @@ parameters in place — the reason it is as fast as ``torch.optim``'s default lo
 from __future__ import annotations
 
 import inspect
+import logging
 import warnings
 from collections import OrderedDict, defaultdict
 from types import SimpleNamespace
@@ -132,6 +133,10 @@ class InPlaceOps:
 
     @staticmethod
     def dot(a, b):
+        # two tensors of one shape: torch.dot, the reduction Prodigy's and D-Adaptation's oracles use (float32
+        # parity depends on the summation order: their numerator is a sum with heavy cancellation)
+        if isinstance(b, torch.Tensor) and b.shape == a.shape and b.dtype == a.dtype:
+            return torch.dot(a.reshape(-1), b.reshape(-1))
         return torch.sum(a * b)
 
     matmul = staticmethod(torch.matmul)
@@ -153,6 +158,32 @@ class InPlaceOps:
         return torch.linalg.eigh(a)
 
     where = staticmethod(torch.where)
+
+    # Shampoo and SOAP (optim/shampoo.py)
+    @staticmethod
+    def eye(n, like):
+        return torch.eye(n, dtype=like.dtype, device=like.device)
+
+    @staticmethod
+    def flip(a, axis):
+        return torch.flip(a, (axis,))
+
+    @staticmethod
+    def qr(a, float32=False):
+        return torch.linalg.qr(a.to(torch.float32) if float32 else a)[0].to(a.dtype)
+
+    @staticmethod
+    def argsort(a):
+        return torch.argsort(a, dim=-1)
+
+    @staticmethod
+    def take_along(a, idx, axis):
+        return torch.take_along_dim(a, idx, dim=axis)
+
+    @staticmethod
+    def every(a, k):
+        """Every k-th entry of the flattened tensor (a view for k = 1 and a contiguous tensor)."""
+        return a.flatten()[::k]
 
 
 INPLACE = InPlaceOps()
@@ -403,6 +434,48 @@ AdamW = _torch_class(optim_np.AdamW, SIGNATURES["AdamW"], group_fixed=dict(decou
 NAdam = _torch_class(optim_np.NAdam, SIGNATURES["NAdam"])
 RAdam = _torch_class(optim_np.RAdam, SIGNATURES["RAdam"])
 LazyAdam = _torch_class(optim_np.LazyAdam, supports_sparse=True)
+Lion = _torch_class(optim_np.Lion, "lr betas weight_decay * maximize")   # lion_pytorch.Lion's order; maximize is ours
+Adafactor = _torch_class(optim_np.Adafactor, "lr beta2_decay eps d weight_decay * foreach maximize")  # torch's
+LARS = _torch_class(optim_np.LARS, "lr weight_decay momentum dampening trust_coefficient nesterov foreach maximize")
+
+
+class LAMB(_torch_class(optim_np.LAMB, "lr betas weight_decay weight_decouple fixed_decay rectify degenerated_to_sgd "
+                                      "n_sma_threshold grad_averaging max_grad_norm adam pre_norm eps foreach maximize")):
+    """torch face of :class:`optim.LAMB`, drop-in for ``pytorch_optimizer.Lamb`` (alias ``Lamb``).
+
+    One pass before the per-tensor rule: with ``pre_norm``, the gradients are scaled by
+    min(1, max_grad_norm / (‖g‖ + ε)) with ‖g‖ over *all* parameters, computed as the oracle
+    computes it (the constructor's max_grad_norm and ε; the squared norms summed in float32).
+    """
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        if any(group["pre_norm"] for group in self.param_groups):
+            scale = self._pre_norm_scale()
+            for group in self.param_groups:
+                group["pre_norm_scale"] = scale
+        try:
+            super().step()
+        finally:
+            for group in self.param_groups:
+                group.pop("pre_norm_scale", None)
+        return loss
+
+    def _pre_norm_scale(self):
+        if self.defaults["max_grad_norm"] == 0.0:
+            return 1.0
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        if not grads:
+            return 1.0
+        squared = torch.stack([g.norm() for g in grads]).float().square().sum().reshape(1)
+        return torch.clamp(self.defaults["max_grad_norm"] / squared.sqrt().add(self.defaults["eps"]), max=1.0).squeeze(0)
+
+
+Lamb = LAMB   # pytorch_optimizer's name
 class _ScheduleFree(RuleOptimizer):
     """The torch face of Schedule-Free (see :mod:`optim.schedulefree`): drop-in for the ``schedulefree`` package.
 
@@ -512,6 +585,181 @@ class ScheduleFreeAdamW(_ScheduleFree):
                  weight_lr_power=2.0, foreach=_SF_FOREACH):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, warmup_steps=warmup_steps,
                          r=r, weight_lr_power=weight_lr_power, foreach=foreach)
+
+
+class Muon(_torch_class(optim_np.Muon, "lr weight_decay momentum nesterov ns_coefficients eps ns_steps "
+                                       "adjust_lr_fn * maximize")):   # torch.optim.Muon's order; maximize is ours
+    """torch face of :class:`optim.Muon`, drop-in for ``torch.optim.Muon``: 2-D parameters only.
+
+    A parameter that is not a matrix is refused when its group is added (at construction, as
+    torch does, and in ``add_param_group``), with a message saying to train it with AdamW.
+    """
+
+    def add_param_group(self, param_group):
+        super().add_param_group(param_group)
+        for p in self.param_groups[-1]["params"]:
+            if p.ndim != 2:
+                self.param_groups.pop()
+                raise ValueError(optim_np.muon.not_a_matrix(p.shape))
+
+
+class _OneOrTwoDims(RuleOptimizer):
+    """Shampoo and SOAP precondition each side of a 1-D or 2-D tensor; other tensors are refused when added."""
+
+    def add_param_group(self, param_group):
+        super().add_param_group(param_group)
+        for p in self.param_groups[-1]["params"]:
+            if p.ndim not in (1, 2):
+                self.param_groups.pop()
+                raise ValueError(f"optim.torch.{type(self).__name__} preconditions 1-D and 2-D tensors; got a tensor "
+                                 f"of shape {tuple(p.shape)} (reshape it to a matrix, or train it with another "
+                                 f"optimizer in a separate group; see optim.shampoo)")
+
+
+class Shampoo(_OneOrTwoDims, _torch_class(optim_np.Shampoo, "lr momentum weight_decay weight_decouple fixed_decay "
+                                          "preconditioning_compute_steps matrix_eps maximize")):
+    __doc__ = (f"torch face of :class:`optim.Shampoo`, drop-in for ``pytorch_optimizer.Shampoo`` (1-D and 2-D "
+               f"tensors).\n\n{optim_np.shampoo.shampoo_update.__doc__}")
+
+
+class SOAP(_OneOrTwoDims, _torch_class(optim_np.SOAP, "lr betas shampoo_beta weight_decay precondition_frequency "
+                                       "max_precondition_dim merge_dims precondition_1d correct_bias "
+                                       "normalize_gradient data_format eps maximize")):
+    __doc__ = (f"torch face of :class:`optim.SOAP`, drop-in for ``pytorch_optimizer.SOAP`` (1-D and 2-D "
+               f"tensors).\n\n{optim_np.shampoo.soap_update.__doc__}")
+
+
+class _DAdaptation(RuleOptimizer):
+    """The torch face of a D-Adaptation rule (Prodigy, DAdaptAdam; see :mod:`optim.prodigy`).
+
+    d is one number for all parameters, so a step makes two passes, as the oracles do: pass 1
+    runs the rule's ``accumulate`` on every parameter of every group and sums the shares of d's
+    estimate; the rule's ``estimate`` turns the sums into the new d; pass 2 runs ``apply`` on every
+    parameter. The run's scalars (``d``, ``k``, ...) are kept in every param group under the
+    oracle's keys, and read from the first group (as the oracle reads them), so the oracle's state
+    dicts load into this class and back. lr is the largest of the groups' lr; a group may set
+    lr = 0 (frozen for the estimate) but no other value (``RuntimeError``, as the oracle).
+    """
+
+    #: arguments of the oracle that are not hyperparameters of the rule (param-group keys here too)
+    torch_only: dict = {}
+
+    def __init__(self, params, **hyper):
+        extra = {key: hyper.pop(key) for key in self.torch_only}
+        core.require_flag("fsdp_in_use", extra["fsdp_in_use"])
+        self.spec(**hyper)                          # the shared checks
+        check_torch_scalars(hyper)
+        defaults = {**hyper, **extra, **self.spec.fixed,
+                    **{k: (hyper["d0"] if v == "d0" else v) for k, v in self.group_scalars.items()}}
+        torch.optim.Optimizer.__init__(self, params, defaults)
+        self._warned = set()
+
+    def _init_state(self, p, state, h, c):
+        fields = self.spec.init_state(p, SimpleNamespace(slice_p=getattr(h, "slice_p", 1), betas=(c.beta1, c.beta2)),
+                                      INPLACE)
+        if "p0" in fields and not p.any():         # as the oracle: an all-zero start is stored as one 0
+            fields["p0"] = torch.tensor(0, device=p.device, dtype=p.dtype)
+        for name, value in fields.items():
+            if value is not None:
+                state[self.spec.torch_keys[name]] = value
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Pass 1 on every parameter, d's estimate, pass 2 on every parameter; returns the closure's loss."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        groups, spec, keys = self.param_groups, self.spec, self.spec.torch_keys
+        if any(p.grad is not None and p.grad.is_sparse for group in groups for p in group["params"]):
+            raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+        lr = max(group["lr"] for group in groups)
+        first = groups[0]
+        c = spec.scalars_of(SimpleNamespace(**first), core.Hyper(hyper_of(first, spec.fixed)), lr)
+        fsdp = first["fsdp_in_use"]
+        numerator, denominator, work = 0.0, 0.0, []
+        for group in groups:
+            if group["lr"] not in (lr, 0.0):
+                raise RuntimeError(f"{type(self).__name__}: param groups may differ in lr only by setting it to 0 "
+                                   f"(got {group['lr']} and {lr}); d is one estimate for all parameters, as in "
+                                   f"the oracle")
+            h = core.Hyper(hyper_of(group, spec.fixed))
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                fsdp = fsdp or hasattr(p, "_fsdp_flattened")
+                state = self.state[p]
+                if not state:
+                    self._init_state(p, state, h, c)
+                slots = Slots.load(state, keys)
+                g = optim_np.prodigy.effective_gradient(p, p.grad, h, INPLACE, c.decouple)
+                if group["lr"] > 0.0:
+                    share, l1 = spec.accumulate(p, g, slots, h, INPLACE, c)
+                    numerator += share
+                    denominator += l1
+                    slots.store(state, keys)
+                work.append((group, h, p, g, slots))
+        if fsdp:
+            numerator, denominator = _all_reduce_sum(numerator, denominator, work)
+        if denominator == 0:                        # no gradient yet: nothing moves (as the oracle)
+            return loss
+        last = groups[-1]                           # the oracle compares d with the last group's d0
+        new = spec.estimate(c, core.Hyper({**hyper_of(first, spec.fixed), "d0": last.get("d0", first.get("d0"))}),
+                            numerator, denominator)
+        c.d = new["d"]
+        for group in groups:
+            group.update(new)
+        for group, h, p, g, slots in work:
+            spec.apply(p, g, slots, h, INPLACE, c)
+            slots.store(self.state[p], keys)
+        for group in groups:
+            group["k"] += 1
+        if first.get("log_every", 0) > 0 and (first["k"] - 1) % first["log_every"] == 0:
+            logging.info(f"{type(self).__name__}: lr {lr} dlr {c.dlr} d_hat {new['d_hat']} d {new['d']}")
+        return loss
+
+
+def _all_reduce_sum(numerator, denominator, work):
+    """The two sums over every process (``fsdp_in_use``: each process sees a shard of the parameters)."""
+    import torch.distributed as dist
+    if not (dist.is_available() and dist.is_initialized()):
+        raise RuntimeError("fsdp_in_use=True needs torch.distributed to be initialised (the estimate of d "
+                           "sums over every shard)")
+    device = work[0][2].device if work else "cpu"
+    sums = torch.tensor([numerator, denominator], dtype=torch.float64, device=device)
+    dist.all_reduce(sums, op=dist.ReduceOp.SUM)
+    return sums[0].item(), sums[1].item()
+
+
+class Prodigy(_DAdaptation):
+    __doc__ = (f"torch face of :class:`optim.Prodigy`: drop-in for ``prodigyopt.Prodigy`` 1.1.2.\n\n"
+               f"{_DAdaptation.__doc__}")
+    spec = optim_np.Prodigy
+    torch_only = dict(fsdp_in_use=False)
+    group_scalars = dict(d="d0", d_max="d0", d_numerator=0.0, k=0)
+
+    def __init__(self, params, lr=1.0, betas=(0.9, 0.999), beta3=None, eps=1e-8, weight_decay=0, decouple=True,
+                 use_bias_correction=False, safeguard_warmup=False, d0=1e-6, d_coef=1.0, growth_rate=float("inf"),
+                 fsdp_in_use=False, slice_p=1, *, maximize=False):
+        super().__init__(params, lr=lr, betas=betas, beta3=beta3, eps=eps, weight_decay=weight_decay,
+                         decouple=decouple, use_bias_correction=use_bias_correction,
+                         safeguard_warmup=safeguard_warmup, d0=d0, d_coef=d_coef, growth_rate=growth_rate,
+                         fsdp_in_use=fsdp_in_use, slice_p=slice_p, maximize=maximize)
+
+
+class DAdaptAdam(_DAdaptation):
+    __doc__ = (f"torch face of :class:`optim.DAdaptAdam`: drop-in for ``dadaptation.DAdaptAdam`` 3.2 (its group "
+               f"key ``layer_scale`` scales a group's step).\n\n{_DAdaptation.__doc__}")
+    spec = optim_np.DAdaptAdam
+    torch_only = dict(log_every=0, fsdp_in_use=False)
+    group_scalars = dict(d="d0", k=0, numerator_weighted=0.0)
+
+    def __init__(self, params, lr=1.0, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, log_every=0, decouple=False,
+                 use_bias_correction=False, d0=1e-6, growth_rate=float("inf"), fsdp_in_use=False, *,
+                 maximize=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, log_every=log_every,
+                         decouple=decouple, use_bias_correction=use_bias_correction, d0=d0,
+                         growth_rate=growth_rate, fsdp_in_use=fsdp_in_use, maximize=maximize)
 
 
 _CentralizedRAdam = _torch_class(CentralizedRAdam, SIGNATURES["RAdam"].replace(

@@ -45,6 +45,8 @@ def every_optimizer():
         optim.Adam(amsgrad=True, weight_decay=0.1), optim.NAdam(decoupled_weight_decay=True, weight_decay=0.1),
         optim.AdamW(amsgrad=True), optim.Lookahead(optim.Adam(lr=0.1), k=2, alpha=0.5),
         optim.RAdam(weight_decay=0.1), optim.Ranger(k=3), optim.LazyAdam(maximize=True),
+        optim.Lion(lr=0.01, weight_decay=0.1),
+        optim.LARS(lr=0.5, weight_decay=0.01, trust_coefficient=0.01), optim.LAMB(weight_decay=0.01, pre_norm=True),
         optim.ScheduleFreeSGD(lr=0.1, weight_decay=0.01, warmup_steps=3),
         optim.ScheduleFreeAdamW(lr=0.01, weight_decay=0.1, warmup_steps=2),
     ]

@@ -19,6 +19,7 @@ from typing import Callable
 
 import pytest
 import torch
+import lion_pytorch
 import pytorch_optimizer
 import schedulefree
 
@@ -99,8 +100,13 @@ ROWS = [
     rule("NAdam", torch.optim.NAdam, lr=LR, weight_decay=0.01),
     rule("RAdam", torch.optim.RAdam, lr=LR, weight_decay=0.01, decoupled_weight_decay=True),
     rule("LazyAdam", None, lr=LR),        # dense use here; sparse and its twin SparseAdam: test_lazyadam.py
+    rule("Lion", lion_pytorch.Lion, lr=LR / 10, weight_decay=0.1),    # same state-dict layout: loads across
     Row("Lookahead", lookahead_ours, lookahead_twin),
     Row("Ranger", ranger_ours, ranger_twin),
+    rule("LARS", pytorch_optimizer.LARS, lr=0.1, weight_decay=0.01, trust_coefficient=0.02),
+    # pytorch_optimizer.Lamb counts steps per group, not per parameter: its state dicts do not load into ours
+    Row("LAMB", rule("LAMB", None, lr=LR, weight_decay=0.01).ours,
+        lambda params, **kw: pytorch_optimizer.Lamb(params, **{"lr": LR, "weight_decay": 0.01, **kw})),
     Row("ScheduleFreeSGD", schedule_free(optim.torch.ScheduleFreeSGD, lr=0.1, weight_decay=0.01, warmup_steps=3),
         schedule_free(schedulefree.SGDScheduleFree, lr=0.1, weight_decay=0.01, warmup_steps=3), torch_twin=True),
     Row("ScheduleFreeAdamW", schedule_free(optim.torch.ScheduleFreeAdamW, lr=LR, weight_decay=0.01, warmup_steps=3),

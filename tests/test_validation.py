@@ -73,7 +73,27 @@ CASES = [
                                   (dict(betas=(0.9, 1.0)), "beta parameter at index 1", "1.0",
                                    "0.0 <= beta parameter at index 1 < 1.0"),
                                   (dict(warmup_steps=-1), "warmup_steps", "-1", "0.0 <= warmup_steps")]],
+    # LARS and LAMB (pytorch_optimizer's ranges)
+    *[(name, kw, key, value, rng)
+      for name, kw, key, value, rng in [
+          ("LARS", dict(lr=-0.1), "lr", "-0.1", "0.0 <= lr"),
+          ("LARS", dict(weight_decay=-0.01), "weight_decay", "-0.01", "0.0 <= weight_decay"),
+          ("LARS", dict(momentum=1.0), "momentum", "1.0", "0.0 <= momentum < 1.0"),
+          ("LARS", dict(dampening=-0.1), "dampening", "-0.1", "0.0 <= dampening < 1.0"),
+          ("LARS", dict(trust_coefficient=-1e-3), "trust_coefficient", "-0.001", "0.0 <= trust_coefficient"),
+          ("LAMB", dict(lr=-0.1), "lr", "-0.1", "0.0 <= lr"),
+          ("LAMB", dict(eps=-1e-6), "eps", "-1e-06", "0.0 <= eps"),
+          ("LAMB", dict(weight_decay=-0.01), "weight_decay", "-0.01", "0.0 <= weight_decay"),
+          ("LAMB", dict(max_grad_norm=-1.0), "max_grad_norm", "-1.0", "0.0 <= max_grad_norm"),
+          ("LAMB", dict(betas=(0.9, 1.0)), "beta parameter at index 1", "1.0",
+           "0.0 <= beta parameter at index 1 < 1.0")]],
     ("ScheduleFreeSGD", dict(lr=ARRAY([0.1, -0.2])), "lr", "-0.2", "0.0 <= lr"),
+    # Lion (the authors' reference's ranges; lion_pytorch only asserts)
+    ("Lion", dict(lr=-1e-4), "lr", "-0.0001", "0.0 <= lr"),
+    ("Lion", dict(weight_decay=-0.1), "weight_decay", "-0.1", "0.0 <= weight_decay"),
+    ("Lion", dict(betas=(1.0, 0.99)), "beta parameter at index 0", "1.0", "0.0 <= beta parameter at index 0 < 1.0"),
+    ("Lion", dict(betas=(0.9, -0.1)), "beta parameter at index 1", "-0.1", "0.0 <= beta parameter at index 1 < 1.0"),
+    ("Lion", dict(lr=ARRAY([1e-4, -1e-3])), "lr", "-0.001", "0.0 <= lr"),
     # arrays (sweeps) with one bad element: that element is named
     ("SGD", dict(lr=ARRAY([0.1, -0.2, 0.3])), "lr", "-0.2", "0.0 <= lr"),
     ("Adam", dict(eps=ARRAY([[1e-8], [-1e-3]])), "eps", "-0.001", "0.0 <= eps"),
