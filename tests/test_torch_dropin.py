@@ -198,7 +198,7 @@ def kwargs_of(name):
 
 
 NOT_NUMBERS = ["1e-3", None, b"0.1", "nan", [0.1, "x"], 1j]
-TYPE_CASES = [(name, key, value) for name in TORCH_CLASSES + ["LazyAdam", "Momentum", "Nesterov"]
+TYPE_CASES = [(name, key, value) for name in TORCH_CLASSES + ["LazyAdam", "Momentum", "Nesterov", "Lion"]
               for key in kwargs_of(name) if key != "betas" for value in NOT_NUMBERS]
 
 
@@ -233,7 +233,7 @@ def test_malformed_betas_are_refused_at_construction_in_both_faces(name, betas):
         assert "betas" in str(err) or "beta parameter" in str(err), str(err)
 
 
-FLAG_CASES = [(name, key, value) for name in TORCH_CLASSES + ["LazyAdam"]
+FLAG_CASES = [(name, key, value) for name in TORCH_CLASSES + ["LazyAdam", "Lion"]
               for key, default in getattr(optim, name).defaults.items() if isinstance(default, bool)
               for value in ["False", None, 2]]
 

@@ -100,7 +100,7 @@ ROWS = [
     rule("NAdam", torch.optim.NAdam, lr=LR, weight_decay=0.01),
     rule("RAdam", torch.optim.RAdam, lr=LR, weight_decay=0.01, decoupled_weight_decay=True),
     rule("LazyAdam", None, lr=LR),        # dense use here; sparse and its twin SparseAdam: test_lazyadam.py
-    rule("Lion", lion_pytorch.Lion, lr=LR / 10, weight_decay=0.1),    # same state-dict layout: loads across
+    rule("Lion", lion_pytorch.Lion, lr=LR / 10, betas=(0.95, 0.98), weight_decay=0.1),   # same state-dict layout
     Row("Lookahead", lookahead_ours, lookahead_twin),
     Row("Ranger", ranger_ours, ranger_twin),
     rule("LARS", pytorch_optimizer.LARS, lr=0.1, weight_decay=0.01, trust_coefficient=0.02),
