@@ -259,6 +259,38 @@ class PureOps:
 
     where = staticmethod(np.where)
 
+    # Shampoo and SOAP (optim/shampoo.py): identity, eigenvector order, QR, sorting.
+    @staticmethod
+    def eye(n, like):
+        """The n×n identity in ``like``'s float dtype."""
+        return np.eye(n, dtype=np.result_type(like, np.float64))
+
+    @staticmethod
+    def flip(a, axis):
+        """``a`` reversed along ``axis``."""
+        return np.flip(a, axis)
+
+    @staticmethod
+    def qr(a, float32=False):
+        """Q of the reduced QR of each matrix in the last two axes (computed in float32 if asked, returned in a's dtype)."""
+        return np.linalg.qr(a.astype(np.float32) if float32 else a)[0].astype(a.dtype)
+
+    @staticmethod
+    def argsort(a):
+        """Indices that sort ``a`` ascending along the last axis."""
+        return np.argsort(a, axis=-1)
+
+    @staticmethod
+    def take_along(a, idx, axis):
+        """``a``'s entries at ``idx`` along ``axis`` (other axes broadcast): np.take_along_axis."""
+        return np.take_along_axis(a, idx, axis)
+
+    @staticmethod
+    def every(a, k):
+        """Every k-th entry of one tensor (here of the last axis; torch: of the flattened tensor), as
+        Prodigy's ``slice_p`` samples it. k = 1 is the whole tensor."""
+        return a if k == 1 or _ndim(a) == 0 else a[..., ::k]
+
 
 PURE = PureOps()
 
