@@ -13,8 +13,10 @@ fixed colour; families share a hue so that related methods read together:
 - burnt amber, its own dash: Lion (sign of a momentum; next to the Adam family);
 - slate blue and brick, a long dash: LARS (momentum SGD) and LAMB (Adam), each step scaled per layer;
 - purple/pink: the Lookahead family (Lookahead, Ranger);
-- violet: Muon, which orthogonalises its update (the matrix methods).
+- violet: Muon, which orthogonalises its update (the matrix methods);
+- magenta-violet and deep purple, their own dashes: Shampoo and SOAP (Kronecker-factored preconditioners).
 - olive and steel blue: Schedule-Free SGD and AdamW (dash-dot, dashed).
+- rose and dark khaki, long dash and dash-dot-dot: Prodigy and D-Adaptation Adam (an estimated step size).
 
 All colours have a relative luminance between 0.13 and 0.30, so every one has
 at least 3:1 contrast against a white page and against the dark theme's page
@@ -89,8 +91,12 @@ COLORS = {
     "LARS": "#5568B8",
     "LAMB": "#C04A30",
     "Muon": "#6D4CFC",
+    "Shampoo": "#A93DB8",
+    "SOAP": "#7B61C9",
     "ScheduleFreeSGD": "#6E7F00",
     "ScheduleFreeAdamW": "#2E7D9A",
+    "Prodigy": "#E0407B",
+    "DAdaptAdam": "#7A6A1E",
 }
 """One colour per optimizer display name, in the book's chapter order."""
 
@@ -112,8 +118,12 @@ LINESTYLES = {
     "LARS": (0, (5, 2)),
     "LAMB": (0, (5, 2)),
     "Muon": "-",
+    "Shampoo": (0, (7, 2, 2, 2)),
+    "SOAP": (0, (2, 1.5)),
     "ScheduleFreeSGD": "-.",
     "ScheduleFreeAdamW": "--",
+    "Prodigy": (0, (9, 2)),
+    "DAdaptAdam": (0, (3, 1, 1, 1, 1, 1)),
 }
 """Dash per display name: tells family members apart where hue cannot."""
 

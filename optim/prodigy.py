@@ -159,13 +159,15 @@ def prodigy_apply(p, g, s, h, x, c):
         w ← w − dlr·λ·w                     (decouple=True and λ > 0)
         w ← w − dlr · m_k / (√v_k + d_{k+1} ε)      (β₁ = 0: dlr·d_{k+1}·g_k in place of dlr·m_k)
     """
-    s.t += 1
+    s.t = s.t + 1                 # a new number (NumPy face: t may be a per-run array)
     denom = x.sqrt(s.v) + c.d * h.eps
     if enabled(h.weight_decay) and c.decouple:
         p = x.add(p, p, alpha=-h.weight_decay * c.dlr)
-    if s.m is not None:
-        return x.addcdiv(p, s.m, denom, -c.dlr)
-    return x.addcdiv(p, g, denom, -c.dlr * c.d)
+    if s.m is None:
+        return x.addcdiv(p, g, denom, -c.dlr * c.d)
+    if np.ndim(c.beta1) and np.any(c.beta1 == 0):  # a NumPy sweep over β₁ that includes 0: that run's path
+        return x.addcdiv(p, np.where(c.beta1 == 0, g * c.d, s.m), denom, -c.dlr)
+    return x.addcdiv(p, s.m, denom, -c.dlr)
 
 
 def prodigy_update(p, g, s, h, x):
@@ -221,7 +223,7 @@ def init_prodigy(p, h, x):
     k = getattr(h, "slice_p", 1)
     beta1 = h.betas[0] if hasattr(h, "betas") else h.beta1
     return dict(t=0, m=x.zeros_like(p) if enabled(beta1) else None, v=x.zeros_like(p),
-                s=x.zeros_like(x.every(p, k)), p0=x.clone(x.every(p, k)))
+                s=x.zeros_like(x.every(p, k)), p0=x.add(x.zeros_like(x.every(p, k)), x.every(p, k)))
 
 
 def validate_prodigy(hp):
@@ -321,7 +323,7 @@ def dadapt_estimate(c, h, numerator, denominator):
 
 def dadapt_apply(p, g, s, h, x, c):
     """Pass 2 of D-Adaptation Adam for one tensor: w ← w − dlr·λ·w (decouple), w ← w − m_k/(√v_k + ε)."""
-    s.t += 1
+    s.t = s.t + 1                 # a new number (NumPy face: t may be a per-run array)
     denom = x.sqrt(s.v) + h.eps
     if enabled(h.weight_decay) and c.decouple:
         p = x.add(p, p, alpha=-h.weight_decay * c.dlr)

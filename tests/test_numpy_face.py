@@ -62,6 +62,10 @@ SWEEPS = {
                                       beta2=col(0.999, 0.9, 0.5, 0.99), eps=col(1e-7, 1e-4, 1e-2, 0.0))),
     "Lion": (optim.Lion, dict(lr=col(1e-4, 1e-3, 0.01, 0.1), beta1=col(0.9, 0.0, 0.5, 0.95),
                               beta2=col(0.99, 0.9, 0.0, 0.98), weight_decay=col(0.0, 0.1, 1.0, 0.0))),
+    "Adafactor": (optim.Adafactor, dict(lr=col(0.01, 0.001, 0.05, 0.3), beta2_decay=col(-0.8, -0.5, 0.0, -1.0),
+                                        d=col(1.0, 2.0, 1.5, 10.0), weight_decay=col(0.0, 0.01, 0.1, 0.0))),
+    # Adafactor(matrix=True) factors the last two axes, so (B, d) would be one matrix, not B runs: its sweeps over
+    # runs of matrices (B, n, m) are in tests/test_adafactor.py
     "Lookahead": (lambda alpha, **h: optim.Lookahead(optim.Adam(**h), k=3, alpha=alpha),
                   dict(alpha=col(0.5, 1.0, 0.1, 0.8), lr=col(0.01, 0.001, 0.05, 0.1),
                        beta1=col(0.9, 0.0, 0.5, 0.99))),
@@ -87,6 +91,18 @@ SWEEPS = {
                                beta2=col(0.999, 0.9, 0.5, 0.99), eps=col(1e-8, 1e-4, 1e-2, 1e-6),
                                weight_decay=col(0.0, 0.01, 0.1, 0.0), warmup_steps=col(0, 5, 0, 20),
                                r=col(0.0, 1.0, 0.5, 0.0), weight_lr_power=col(2.0, 0.0, 1.0, 2.0))),
+    "Prodigy": (optim.Prodigy, dict(lr=col(1.0, 0.5, 2.0, 0.1), beta1=col(0.9, 0.0, 0.5, 0.99),
+                                    beta2=col(0.999, 0.9, 0.5, 0.99), eps=col(1e-8, 1e-4, 1e-2, 1e-6),
+                                    weight_decay=col(0.0, 0.01, 0.1, 0.0), d0=col(1e-6, 1e-3, 1e-1, 1e-8),
+                                    d_coef=col(1.0, 0.5, 2.0, 0.1), growth_rate=col(np.inf, 1.02, 1.5, 1.0))),
+    "Prodigy-coupled": (lambda **h: optim.Prodigy(decouple=False, use_bias_correction=True, safeguard_warmup=True,
+                                                  **h),
+                        dict(lr=col(1.0, 0.5, 2.0, 0.1), beta3=col(0.9, 0.0, 0.5, 0.99),
+                             weight_decay=col(0.0, 0.01, 0.1, 0.0))),
+    "DAdaptAdam": (optim.DAdaptAdam, dict(lr=col(1.0, 0.5, 2.0, 0.1), beta1=col(0.9, 0.0, 0.5, 0.99),
+                                          beta2=col(0.999, 0.9, 0.5, 0.99), eps=col(1e-8, 1e-4, 1e-2, 1e-6),
+                                          weight_decay=col(0.0, 0.01, 0.1, 0.0), d0=col(1e-6, 1e-3, 1e-1, 1e-8),
+                                          growth_rate=col(np.inf, 1.02, 1.5, 1.0))),
 }
 RTOL = {"RAdam": 1e-12, "Ranger": 1e-12}
 
@@ -115,9 +131,14 @@ def start(shape):
     return np.random.default_rng(0).standard_normal(shape)
 
 
+#: matrix rules: a run is the last *two* axes, so these (B, d) sweeps would make one B×d matrix of them;
+#: their sweeps over (2, B, n, m) runs with (B, 1, 1) hyperparameters are in tests/test_shampoo.py
+MATRIX_SWEPT_ELSEWHERE = {optim.Shampoo, optim.SOAP}
+
+
 def test_every_optimizer_is_swept():
     covered = {type(build(f, {k: v[0, 0] for k, v in h.items()})) for f, h in SWEEPS.values()}
-    assert covered == set(OPTIMIZERS)
+    assert covered == set(OPTIMIZERS) - MATRIX_SWEPT_ELSEWHERE
 
 
 def assert_same(batched, separate, rtol, what):
@@ -213,11 +234,15 @@ SCALAR_OPTS = [
     optim.Adam(lr=0.1, betas=(0.5, 0.9), amsgrad=True), optim.AdamW(weight_decay=0.1), optim.NAdam(momentum_decay=0.1),
     optim.RAdam(eps=1e-6), optim.LazyAdam(betas=(0.8, 0.99)),
     optim.Lion(lr=1e-3, betas=(0.95, 0.98), weight_decay=0.1, maximize=True),
+    optim.Adafactor(lr=0.05, d=2.0, eps=(1e-30, 1e-3), weight_decay=0.1, maximize=True), optim.Adafactor(matrix=True),
     optim.Lookahead(optim.Adam(lr=0.1), k=2, alpha=0.8),
     optim.Ranger(), optim.Ranger(lr=0.01, k=3),
     optim.Ranger(betas=(0.9, 0.99), eps=1e-6, weight_decay=0.1, use_gc=False),
     optim.LARS(lr=0.5, nesterov=True, trust_coefficient=0.01), optim.LAMB(weight_decay=0.01, weight_decouple=False),
     optim.ScheduleFreeSGD(lr=0.5, warmup_steps=10), optim.ScheduleFreeAdamW(betas=(0.95, 0.99), weight_decay=0.01),
+    optim.Prodigy(d_coef=0.5, slice_p=3, safeguard_warmup=True), optim.DAdaptAdam(decouple=True, weight_decay=0.1),
+    optim.Shampoo(lr=0.01, momentum=0.5, weight_decouple=True, weight_decay=0.1),
+    optim.SOAP(betas=(0.9, 0.99), shampoo_beta=0.9, precondition_1d=True, data_format="channels_last"),
 ]
 
 

@@ -233,7 +233,7 @@ def test_malformed_betas_are_refused_at_construction_in_both_faces(name, betas):
         assert "betas" in str(err) or "beta parameter" in str(err), str(err)
 
 
-FLAG_CASES = [(name, key, value) for name in TORCH_CLASSES + ["LazyAdam", "Lion"]
+FLAG_CASES = [(name, key, value) for name in TORCH_CLASSES + ["LazyAdam", "Lion", "Prodigy", "DAdaptAdam", "Adafactor"]
               for key, default in getattr(optim, name).defaults.items() if isinstance(default, bool)
               for value in ["False", None, 2]]
 

@@ -94,6 +94,27 @@ CASES = [
     ("Lion", dict(betas=(1.0, 0.99)), "beta parameter at index 0", "1.0", "0.0 <= beta parameter at index 0 < 1.0"),
     ("Lion", dict(betas=(0.9, -0.1)), "beta parameter at index 1", "-0.1", "0.0 <= beta parameter at index 1 < 1.0"),
     ("Lion", dict(lr=ARRAY([1e-4, -1e-3])), "lr", "-0.001", "0.0 <= lr"),
+    # Adafactor (torch.optim.Adafactor's ranges)
+    ("Adafactor", dict(lr=-0.01), "lr", "-0.01", "0.0 <= lr"),
+    ("Adafactor", dict(beta2_decay=0.5), "beta2_decay", "0.5", "beta2_decay <= 0.0"),
+    ("Adafactor", dict(eps=(-1e-30, 1e-3)), "eps1 (eps[0])", "-1e-30", "0.0 <= eps1 (eps[0])"),
+    ("Adafactor", dict(eps=(None, -1e-3)), "eps2 (eps[1])", "-0.001", "0.0 <= eps2 (eps[1])"),
+    ("Adafactor", dict(d=0.5), "d", "0.5", "1.0 <= d"),
+    ("Adafactor", dict(weight_decay=-0.1), "weight_decay", "-0.1", "0.0 <= weight_decay"),
+    ("Adafactor", dict(lr=ARRAY([0.01, -0.1])), "lr", "-0.1", "0.0 <= lr"),
+    # Prodigy, DAdaptAdam (the oracles' open ranges for lr, eps, d0; ours for the rest: see optim/prodigy.py)
+    *[(name, kw, key, value, rng)
+      for name in ("Prodigy", "DAdaptAdam")
+      for kw, key, value, rng in [(dict(lr=0.0), "lr", "0.0", "0.0 < lr"), (dict(eps=0.0), "eps", "0.0", "0.0 < eps"),
+                                  (dict(d0=-1e-6), "d0", "-1e-06", "0.0 < d0"),
+                                  (dict(weight_decay=-0.01), "weight_decay", "-0.01", "0.0 <= weight_decay"),
+                                  (dict(growth_rate=0.9), "growth_rate", "0.9", "1.0 <= growth_rate"),
+                                  (dict(betas=(0.9, 1.0)), "beta parameter at index 1", "1.0",
+                                   "0.0 <= beta parameter at index 1 < 1.0"),
+                                  (dict(d0=ARRAY([1e-6, 0.0])), "d0", "0.0", "0.0 < d0")]],
+    ("Prodigy", dict(beta3=1.0), "beta3", "1.0", "0.0 <= beta3 < 1.0"),
+    ("Prodigy", dict(d_coef=0.0), "d_coef", "0.0", "0.0 < d_coef"),
+    ("Prodigy", dict(slice_p=0), "slice_p", "0", "integer slice_p >= 1"),
     # arrays (sweeps) with one bad element: that element is named
     ("SGD", dict(lr=ARRAY([0.1, -0.2, 0.3])), "lr", "-0.2", "0.0 <= lr"),
     ("Adam", dict(eps=ARRAY([[1e-8], [-1e-3]])), "eps", "-0.001", "0.0 <= eps"),
@@ -155,7 +176,8 @@ TORCH_CASES = [c for c in CASES if hasattr(torch.optim, c[0]) and c[0] != "LazyA
 
 
 def test_torch_comparison_covers_every_algorithm_torch_has():
-    assert {c[0] for c in TORCH_CASES} == {"SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam"}
+    assert {c[0] for c in TORCH_CASES} == {"SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam",
+                                           "Adafactor"}
 
 
 #: rows that torch.optim accepts and optim refuses (deliberately stricter): SGD checks ``lr < 0.0``,
