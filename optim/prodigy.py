@@ -171,7 +171,7 @@ def prodigy_apply(p, g, s, h, x, c):
 
 
 def prodigy_update(p, g, s, h, x):
-    r"""One step of Prodigy (Mishchenko & Defazio 2023, Algorithm 4 "Prodigy (Adam version)") as
+    r"""One step of Prodigy (Mishchenko & Defazio 2023; the Adam version of its section 5) as
     ``prodigyopt.Prodigy`` 1.1.2 computes it; one tensor per run (the NumPy face).
 
     .. math::
@@ -331,8 +331,8 @@ def dadapt_apply(p, g, s, h, x, c):
 
 
 def dadapt_update(p, g, s, h, x):
-    r"""One step of D-Adaptation Adam (Defazio & Mishchenko 2023, Algorithm "D-Adapted Adam" of
-    the appendix) as ``dadaptation.DAdaptAdam`` 3.2 computes it; one tensor per run (NumPy face).
+    r"""One step of D-Adaptation Adam (Defazio & Mishchenko 2023) as ``dadaptation.DAdaptAdam`` 3.2
+    computes it; one tensor per run (NumPy face).
 
     .. math::
         m_k &= \beta_1 m_{k-1} + (1-\beta_1)\, d_k \text{lr}\, g_k, \qquad
@@ -344,7 +344,11 @@ def dadapt_update(p, g, s, h, x):
         w_{k+1} = w_k - m_k / (\sqrt{v_k} + \epsilon)
 
     The step size d_k·lr enters m (and s) when the gradient is added, so m carries old step sizes.
-    Where the oracle (followed here) goes beyond the paper: ``growth_rate``, Adam's bias correction
+    The estimate is the one of dadaptation ≥ 3.0, the inner-product ("IP") bound r̃ built from
+    ⟨g_k, s_{k−1}/(√v+ε)⟩; the paper's Adam variant (kept by the package as
+    ``experimental/dadapt_adam_preprint.py``) estimated d from ‖s‖² and Σ‖g‖² terms instead, with
+    β₂ (not √β₂) in s — the package's changelog says 3.0 "may behave differently in practice".
+    Where the oracle (followed here) also goes beyond the paper: ``growth_rate``, Adam's bias correction
     as an option (off by default), decoupled weight decay by dlr·λ (``decouple``, off by default),
     and the group key ``layer_scale`` (torch face only). A run whose ‖s‖₁ is 0 does not move.
     """
