@@ -11,6 +11,7 @@ fixed colour; families share a hue so that related methods read together:
 - green/teal: per-coordinate step sizes (Adagrad, Adadelta, RMSprop);
 - orange/red/brown: the Adam family (Adam, AdamW, NAdam, RAdam, LazyAdam);
 - burnt amber, its own dash: Lion (sign of a momentum; next to the Adam family);
+- dark cyan, its own dash: Adafactor (Adam's second moment, factored; between RMSprop's teal and the Adam family);
 - slate blue and brick, a long dash: LARS (momentum SGD) and LAMB (Adam), each step scaled per layer;
 - purple/pink: the Lookahead family (Lookahead, Ranger);
 - violet: Muon, which orthogonalises its update (the matrix methods);
@@ -88,6 +89,7 @@ COLORS = {
     "Lookahead": "#B8439B",
     "Ranger": "#CC6BB5",
     "Lion": "#A15C00",
+    "Adafactor": "#00838F",
     "LARS": "#5568B8",
     "LAMB": "#C04A30",
     "Muon": "#6D4CFC",
@@ -115,6 +117,7 @@ LINESTYLES = {
     "Lookahead": "-.",
     "Ranger": ":",
     "Lion": (0, (4, 1.5, 1, 1.5)),
+    "Adafactor": (0, (8, 1.5, 2, 1.5)),
     "LARS": (0, (5, 2)),
     "LAMB": (0, (5, 2)),
     "Muon": "-",

@@ -171,10 +171,10 @@ def _rotate(a, s, x, back=False):
         if s.QL is not None:
             a = x.matmul(s.QL, a) if back else x.matmul(a, s.QL)
         return a
-    if s.QL is not None:
-        a = x.matmul(s.QL, a) if back else x.matmul(x.mT(s.QL), a)
-    if s.QR is not None:
-        a = x.matmul(a, x.mT(s.QR)) if back else x.matmul(a, s.QR)
+    # one side at a time, each product taken as the oracle's tensordot takes it (Aᵀ Q, then its transpose):
+    # SOAP divides rounding noise in L's null space by √v + ε, so the order of the sums shows at 1e-9
+    for q in (s.QL, s.QR):
+        a = x.mT(a) if q is None else x.matmul(x.mT(a), x.mT(q) if back else q)
     return a
 
 
