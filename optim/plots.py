@@ -89,7 +89,7 @@ COLORS = {
     "Lookahead": "#B8439B",
     "Ranger": "#CC6BB5",
     "Lion": "#A15C00",
-    "Adafactor": "#00838F",
+    "Adafactor": "#00A0B0",
     "LARS": "#5568B8",
     "LAMB": "#C04A30",
     "Muon": "#6D4CFC",
