@@ -129,7 +129,7 @@ def not_a_matrix(shape, numpy_face=False) -> str:
     """The message for a parameter Muon cannot update, saying what to do instead."""
     what = (f"Muon updates matrices: the last two axes of the parameters (leading axes are independent "
             f"runs); got parameters of shape {tuple(shape)}." if numpy_face else
-            f"Muon only supports 2D parameters whereas we found a parameter with size: {tuple(shape)}.")
+            f"Muon only supports 2D parameters whereas we found a parameter with size: {shape}.")
     return (f"{what} Train biases, gains, embeddings and the output head with AdamW: two optimizers, "
             f"Muon(hidden weight matrices, e.g. [p for p in model.body.parameters() if p.ndim == 2]) and "
             f"AdamW(every other parameter), both stepped each iteration (chapter Muon, section "
