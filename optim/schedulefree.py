@@ -24,10 +24,11 @@ paper or its own README differ (each checked in the sources named):
 * The README's (and the paper's SGD) formula averages with 1/(t+1), x_{t+1} = (1 − 1/(t+1)) x_t +
   z_{t+1}/(t+1), which keeps x₁ = z₁ in the mean; the code's weight is 1 at the first step
   (weight/weight_sum = 1), so x₂ = z₂ and x₁ drops out. We follow the code.
-* AdamW: the code divides by √(v_t/(1 − β₂ᵗ)) + ε and leaves γ alone. The paper's Algorithm 1
+* AdamW: the code divides by √(v_t/(1 − β₂ᵗ)) + ε and leaves γ alone. The paper's version
   (kept in the package as ``AdamWScheduleFreePaper``) instead scales the rate,
-  γ_t = γ √(1 − β₂ᵗ), uses √v_t + ε, and that scaled rate enters the averaging weights. The
-  package's README says its 1.3 release made this change. Not offered here.
+  γ_t = γ √(1 − β₂ᵗ), uses √v_t + ε, and that scaled rate also scales the decay λy_t and enters
+  the averaging weights. The README dates the change to version 1.3 ("changes the behavior of
+  weight decay during learning rate warmup"). Not offered here.
 * Weight decay is computed at y (``λ y_t`` added to u_t) in both, as the paper's algorithm.
 * The averaging weight uses γ_max (the largest rate so far), not γ_t as in the paper's
   Algorithm 1: the same while the rate only grows (warmup), different once a scheduler lowers it.
