@@ -229,3 +229,7 @@ def test_state_is_one_buffer_half_of_adams():
     opt = optim.torch.Lion([p])
     opt.step()
     assert {k: v.nbytes for k, v in opt.state[p].items()} == {"exp_avg": 4 * p.numel()}
+    adamw = optim.torch.AdamW([p])
+    adamw.step()
+    assert {k: v.nbytes for k, v in adamw.state[p].items() if v.dim()} == \
+        {"exp_avg": 4 * p.numel(), "exp_avg_sq": 4 * p.numel()}
