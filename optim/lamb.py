@@ -152,20 +152,24 @@ def lamb_update(p, g, s, h, x):
     Differences between the oracle and the paper (You et al. 2020, Algorithm 2, arXiv v5) and
     other libraries, listed in the chapter:
 
-    * bias correction: the paper divides m by 1−β₁ᵗ and v by 1−β₂ᵗ *inside* r_t, where the
-      trust ratio then cancels them (up to λ and ε); the oracle never corrects v and divides
-      the *step* by 1−β₁ᵗ after the trust ratio, so its first step is 1/(1−β₁) = 10 times
-      longer (β₁ = 0.9) than its hundredth;
+    * bias correction: the paper's later versions (v5, as transcribed by the docs of
+      mlx-optimizers and NNabla; "Paper v3 does not use debiasing", says cybertronai's
+      pytorch-lamb) divide m by 1−β₁ᵗ and v by 1−β₂ᵗ *inside* r_t, where the trust ratio then
+      cancels them (up to λ and ε); the oracle never corrects v and divides the *step* by
+      1−β₁ᵗ after the trust ratio, so its first step is 1/(1−β₁) = 10 times longer (β₁ = 0.9),
+      relative to ‖w‖, than its late steps;
     * φ: the paper's scaling function φ(‖w‖) = min(max(‖w‖, γ_l), γ_u); the oracle clamps
-      at 10 from above only; TF-Addons and NVIDIA apex use φ = identity;
-    * ε in the trust ratio: the oracle divides by ‖r_t‖ + ε; the paper, TF-Addons and apex
-      by ‖r_t‖;
+      at 10 from above only (the README of cybertronai/pytorch-lamb: "The paper doesn't
+      specify clamp values for ϕ, so I use 10"); TF-Addons uses φ = identity;
+    * ε in the trust ratio: the oracle divides by ‖r_t‖ + ε; the paper and TF-Addons by ‖r_t‖
+      (TF-Addons corrects m and v as the paper does);
     * weight decay: the paper adds λw to r_t inside the trust ratio (here
       ``weight_decouple=False``); the oracle's default decays the weights AdamW-style,
       before the step and outside the ratio;
     * every tensor is adapted here (biases included); TF-Addons excludes the parameters named
-      in ``exclude_from_layer_adaptation``; apex's FusedLAMB skips the ratio where λ = 0 unless
-      ``use_nvlamb``;
+      in ``exclude_from_layer_adaptation`` (by default those excluded from weight decay); NVIDIA
+      apex's FusedLAMB, per its docstring, applies the adaptive rate to parameters with λ = 0
+      only with ``use_nvlamb=True``;
     * ``pre_norm``: the oracle computes the clipping factor over all parameters in float32;
       the NumPy face (one tensor per run) in the parameters' dtype.
     """
