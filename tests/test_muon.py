@@ -13,6 +13,7 @@ a 1e-16 rounding difference to 1e-6 in 200 steps (measured), in float64, for ide
 """
 from __future__ import annotations
 
+import copy
 import inspect
 import itertools
 from unittest import mock
@@ -319,3 +320,57 @@ def test_two_optimizers_muon_for_hidden_matrices_adamw_for_the_rest_train_an_mlp
             o.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0]
+
+
+# ---------------------------------------------------------------- the generic drop-in checks, on matrices
+# (tests/test_torch_face.py and tests/test_torch_dropin.py train a bias too, which Muon refuses)
+@pytest.mark.parametrize("key", ["lr", "weight_decay", "momentum", "eps", "ns_steps"])
+@pytest.mark.parametrize("value", ["1e-3", None, b"0.1", [0.1, "x"], 1j], ids=repr)
+def test_a_hyperparameter_that_is_not_a_number_is_refused_in_both_faces(key, value):
+    for build in (lambda: optim.Muon(**{key: value}), lambda: optim.torch.Muon(make(torch.float64), **{key: value})):
+        with pytest.raises(ValueError) as info:
+            build()
+        assert isinstance(info.value, TypeError) or key == "ns_steps", repr(info.value)
+        assert f"Invalid {key}: {value!r}" in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["nesterov", "maximize"])
+@pytest.mark.parametrize("value", ["False", None, 2], ids=repr)
+def test_a_switch_that_is_not_a_bool_is_refused(key, value):
+    for build in (lambda: optim.Muon(**{key: value}), lambda: optim.torch.Muon(make(torch.float64), **{key: value})):
+        with pytest.raises(ValueError, match=f"Invalid {key}"):
+            build()
+
+
+def test_each_param_group_uses_its_own_lr_and_a_scheduler_drives_it_as_torchs():
+    ours, theirs = make(torch.float64), make(torch.float64)
+    a = optim.torch.Muon([{"params": ours[:2]}, {"params": ours[2:], "lr": 0.05}], lr=0.02)
+    b = torch.optim.Muon([{"params": theirs[:2]}, {"params": theirs[2:], "lr": 0.05}], lr=0.02)
+    sa, sb = torch.optim.lr_scheduler.StepLR(a, 5, 0.5), torch.optim.lr_scheduler.StepLR(b, 5, 0.5)
+    with no_bf16():
+        for step in range(20):
+            set_grads(ours, step)
+            set_grads(theirs, step)
+            a.step(), b.step(), sa.step(), sb.step()
+    for p, q in zip(ours, theirs):
+        assert rel(p.detach(), q.detach()) < 1e-12
+    assert [g["lr"] for g in a.param_groups] == [g["lr"] for g in b.param_groups]
+
+
+def test_state_dict_round_trip_continues_bitwise_and_gradients_are_never_touched():
+    straight = make(torch.float64)
+    opt = optim.torch.Muon(straight, lr=0.02, nesterov=True, maximize=True)
+    run(opt, straight, steps=10)
+    saved = copy.deepcopy(opt.state_dict())
+    resumed = [p.detach().clone().requires_grad_() for p in straight]
+    other = optim.torch.Muon(resumed, lr=0.02, nesterov=True, maximize=True)
+    other.load_state_dict(saved)
+    for step in range(10, 20):
+        set_grads(straight, step)
+        set_grads(resumed, step)
+        grads = [p.grad.clone() for p in resumed]
+        opt.step()
+        other.step()
+        assert all(torch.equal(p.grad, g) for p, g in zip(resumed, grads))
+    for p, q in zip(straight, resumed):
+        assert torch.equal(p, q)

@@ -132,8 +132,9 @@ def start(shape):
 
 
 #: matrix rules: a run is the last *two* axes, so these (B, d) sweeps would make one B×d matrix of them;
-#: their sweeps over (2, B, n, m) runs with (B, 1, 1) hyperparameters are in tests/test_shampoo.py
-MATRIX_SWEPT_ELSEWHERE = {optim.Shampoo, optim.SOAP}
+#: their sweeps over (2, B, n, m) runs with (B, 1, 1) hyperparameters are in tests/test_shampoo.py (Muon's: in
+#: tests/test_muon.py, which also refuses a vector, as torch's Muon does)
+MATRIX_SWEPT_ELSEWHERE = {optim.Shampoo, optim.SOAP, optim.Muon}
 
 
 def test_every_optimizer_is_swept():
@@ -243,6 +244,7 @@ SCALAR_OPTS = [
     optim.Prodigy(d_coef=0.5, slice_p=3, safeguard_warmup=True), optim.DAdaptAdam(decouple=True, weight_decay=0.1),
     optim.Shampoo(lr=0.01, momentum=0.5, weight_decouple=True, weight_decay=0.1),
     optim.SOAP(betas=(0.9, 0.99), shampoo_beta=0.9, precondition_1d=True, data_format="channels_last"),
+    optim.Muon(lr=0.02, nesterov=False, ns_coefficients=(2.0, -1.5, 0.5), adjust_lr_fn="match_rms_adamw"),
 ]
 
 

@@ -134,11 +134,18 @@ TWINS = [row for row in ROWS if row.twin]
 TORCH_TWINS = [row for row in ROWS if row.torch_twin]
 
 
+#: classes this suite cannot run: its scenario trains a matrix *and a bias* (and an nn.Linear with one), and Muon,
+#: like torch.optim.Muon, refuses anything but 2-D parameters; tests/test_muon.py runs these checks on matrices
+NOT_IN_TABLE = {"Muon"}
+
+
 def test_table_covers_every_class_of_the_torch_face():
     classes = [name for name in optim.torch.__all__
                if isinstance(getattr(optim.torch, name), type)
                and issubclass(getattr(optim.torch, name), torch.optim.Optimizer)]
-    assert sorted(row.name for row in ROWS) == sorted(classes) == sorted(cls.__name__ for cls in optim.OPTIMIZERS)
+    assert sorted(row.name for row in ROWS) == sorted(set(classes) - NOT_IN_TABLE) == \
+        sorted(cls.__name__ for cls in optim.OPTIMIZERS if cls.__name__ not in NOT_IN_TABLE)
+    assert NOT_IN_TABLE <= set(classes)
 
 
 # ---------------------------------------------------------------- the scenario

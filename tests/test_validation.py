@@ -116,6 +116,12 @@ CASES = [
     ("Adafactor", dict(d=0.5), "d", "0.5", "1.0 <= d"),
     ("Adafactor", dict(weight_decay=-0.1), "weight_decay", "-0.1", "0.0 <= weight_decay"),
     ("Adafactor", dict(lr=ARRAY([0.01, -0.1])), "lr", "-0.1", "0.0 <= lr"),
+    # Muon (torch.optim.Muon's ranges; momentum also < 1 here, torch only checks >= 0: tests/test_muon.py)
+    ("Muon", dict(lr=-0.1), "lr", "-0.1", "0.0 <= lr"),
+    ("Muon", dict(weight_decay=-0.1), "weight_decay", "-0.1", "0.0 <= weight_decay"),
+    ("Muon", dict(momentum=-0.5), "momentum", "-0.5", "0.0 <= momentum < 1.0"),
+    ("Muon", dict(adjust_lr_fn="spectral"), "adjust_lr_fn", "'spectral'", "'match_rms_adamw'"),
+    ("Muon", dict(lr=ARRAY([[[0.01]], [[-0.1]]])), "lr", "-0.1", "0.0 <= lr"),
     # Prodigy, DAdaptAdam (the oracles' open ranges for lr, eps, d0; ours for the rest: see optim/prodigy.py)
     *[(name, kw, key, value, rng)
       for name in ("Prodigy", "DAdaptAdam")
@@ -191,7 +197,7 @@ TORCH_CASES = [c for c in CASES if hasattr(torch.optim, c[0]) and c[0] != "LazyA
 
 def test_torch_comparison_covers_every_algorithm_torch_has():
     assert {c[0] for c in TORCH_CASES} == {"SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam",
-                                           "Adafactor"}
+                                           "Adafactor", "Muon"}
 
 
 #: rows that torch.optim accepts and optim refuses (deliberately stricter): SGD checks ``lr < 0.0``,
