@@ -530,6 +530,9 @@ class _ScheduleFree(RuleOptimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
+        if any(p.grad is not None and p.grad.is_sparse for group in self.param_groups for p in group["params"]):
+            raise RuntimeError(f"{type(self).__name__} does not support sparse gradients"
+                               " (use optim.torch.LazyAdam for embeddings)")
         if not self.param_groups[0]["train_mode"]:
             raise RuntimeError(f"{type(self).__name__}: optimizer was not in train mode when step is called "
                                f"(call opt.train() before training and opt.eval() before evaluating, where you "
@@ -538,8 +541,6 @@ class _ScheduleFree(RuleOptimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        if any(p.grad is not None and p.grad.is_sparse for group in self.param_groups for p in group["params"]):
-            raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
         keys = self.spec.torch_keys
         for group in self.param_groups:
             h = core.Hyper(hyper_of(group, self.spec.fixed))
