@@ -21,17 +21,18 @@ Oracle: the ``schedulefree`` package 1.4.1 (``SGDScheduleFree``, ``AdamWSchedule
 Same arguments, same defaults, same numbers (tests/test_schedulefree.py). Where it and the
 paper or its own README differ (each checked in the sources named):
 
-* The README's (and the paper's SGD) formula averages with 1/(t+1), x_{t+1} = (1 − 1/(t+1)) x_t +
+* The README's formula averages with 1/(t+1), x_{t+1} = (1 − 1/(t+1)) x_t +
   z_{t+1}/(t+1), which keeps x₁ = z₁ in the mean; the code's weight is 1 at the first step
   (weight/weight_sum = 1), so x₂ = z₂ and x₁ drops out. We follow the code.
 * AdamW: the code divides by √(v_t/(1 − β₂ᵗ)) + ε and leaves γ alone. The paper's version
-  (kept in the package as ``AdamWScheduleFreePaper``) instead scales the rate,
+  (kept in the package as ``AdamWScheduleFreePaper``, "the version used in the published
+  experiments in the original paper") instead scales the rate,
   γ_t = γ √(1 − β₂ᵗ), uses √v_t + ε, and that scaled rate also scales the decay λy_t and enters
   the averaging weights. The README dates the change to version 1.3 ("changes the behavior of
   weight decay during learning rate warmup"). Not offered here.
-* Weight decay is computed at y (``λ y_t`` added to u_t) in both, as the paper's algorithm.
-* The averaging weight uses γ_max (the largest rate so far), not γ_t as in the paper's
-  Algorithm 1: the same while the rate only grows (warmup), different once a scheduler lowers it.
+* Weight decay is computed at y (``λ y_t`` added to u_t) in both AdamW versions.
+* The averaging weight uses γ_max (the largest rate so far), not the current γ_t (both AdamW
+  versions): the same while the rate only grows (warmup), different once a scheduler lowers it.
 
 Differences from the oracle's interface, all deliberate: hyperparameters are validated
 (the oracle checks only SGD's lr, momentum and weight_decay; AdamW nothing), β₁ = 0 is refused
