@@ -13,9 +13,9 @@ This class has the same defaults and the same decay. Differences, all deliberate
   divides λ by the *constructor's* lr (so the decay per step is λ·lr/lr₀, and with a constant lr
   simply λ); for a constant lr, ``weight_decay=λ/lr`` here gives the same numbers (tested).
 * ``maximize`` (every optimizer of the book has it; neither reference does).
-* Validation: ``lr ≥ 0`` and both β in [0, 1) raise ``ValueError`` (the automl reference's
-  checks); lion-pytorch only ``assert``\\ s ``lr > 0`` and β in [0, 1], and checks no λ; here
-  ``weight_decay ≥ 0``.
+* Validation: ``lr < 0`` or a β outside [0, 1) raises ``ValueError`` (the ranges the automl
+  reference checks), and so does ``weight_decay < 0``. lion-pytorch only checks, with
+  ``assert``, that ``lr > 0`` (so it refuses ``lr=0``, accepted here) and β in [0, 1]; no λ.
 * ``pytorch_optimizer.Lion`` (4.1) has the same defaults and rule but: the momentum is updated
   with ``lerp`` (the same number up to rounding); ``weight_decouple=False`` adds λw to the gradient
   *before* the sign (an L2 term, not offered here); ``fixed_decay=True`` multiplies by 1 − λ

@@ -141,6 +141,20 @@ def test_defaults_are_lion_pytorchs_and_the_authors():
     assert (po["lr"].default, po["betas"].default, po["weight_decay"].default) == (1e-4, (0.9, 0.99), 0.0)
 
 
+@pytest.mark.parametrize("lr_dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
+def test_a_tensor_lr_gives_lion_pytorchs_numbers(lr_dtype):
+    """A 1-element tensor lr (as torch.optim accepts): the decay factor and the step are then computed
+    in the tensor's dtype, by both, so a float32 lr gives the same (float32-rounded) numbers as lion_pytorch."""
+    config = dict(lr=1e-2, betas=(0.9, 0.99), weight_decay=1.0)
+
+    def build(cls):
+        return lambda groups, **c: cls(groups[0]["params"] + groups[1]["params"],
+                                       **{**c, "lr": torch.tensor(c["lr"], dtype=lr_dtype)})
+    ours = run(build(optim.torch.Lion), config, torch.float64)
+    theirs = run(build(lion_pytorch.Lion), config, torch.float64)
+    assert max_rel_difference(ours, theirs) <= 1e-15
+
+
 def test_the_gradient_is_never_touched():
     p = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
     g = torch.tensor([0.5, 0.25], dtype=torch.float64)
