@@ -137,7 +137,7 @@ def _book_text() -> str:
 
 
 class _CharTransformer(nn.Module):
-    def __init__(self, vocab, d=48, heads=4, layers=2):
+    def __init__(self, vocab, d=32, heads=4, layers=2):
         super().__init__()
         self.embed = nn.Embedding(vocab, d)
         self.position = nn.Parameter(torch.zeros(CONTEXT, d))
@@ -217,12 +217,37 @@ WORKLOADS = {w.name: w for w in (
 
 # ------------------------------------------------------------------ one trial
 
-def make_optimizer(name: str, params, kwargs: dict):
-    """optim.torch's class ``name`` (``Lookahead(AdamW)`` wraps an AdamW)."""
+class Pair:
+    """Two optimizers stepped as one (Muon for the hidden matrices, AdamW for the rest)."""
+
+    def __init__(self, *optimizers):
+        self.optimizers = optimizers
+
+    def zero_grad(self):
+        for o in self.optimizers:
+            o.zero_grad()
+
+    def step(self):
+        for o in self.optimizers:
+            o.step()
+
+
+def make_optimizer(name: str, model: nn.Module, kwargs: dict):
+    """optim.torch's class ``name`` for ``model`` (``Lookahead(AdamW)`` wraps an AdamW; ``Muon``
+    takes the 2-D weights of hidden layers and leaves tables, the last layer, biases and kernels
+    to AdamW, as its authors recommend, with the same rate)."""
+    params = list(model.parameters())
     if name == "Lookahead(AdamW)":
         inner = {k: v for k, v in kwargs.items() if k not in ("k", "alpha")}
         outer = {k: v for k, v in kwargs.items() if k in ("k", "alpha")}
         return optim_torch.Lookahead(optim_torch.AdamW(params, **inner), **outer)
+    if name == "Muon":
+        lr = kwargs.get("lr", optim_torch.Muon.__init__.__signature__.parameters["lr"].default)
+        tables = {id(m.weight) for m in model.modules() if isinstance(m, (nn.Embedding, nn.EmbeddingBag))}
+        last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+        hidden = [p for p in params if p.ndim == 2 and id(p) not in tables and p is not last.weight]
+        rest = [p for p in params if all(p is not h for h in hidden)]
+        return Pair(optim_torch.Muon(hidden, **kwargs), optim_torch.AdamW(rest, lr=lr))
     return getattr(optim_torch, name)(params, **kwargs)
 
 
@@ -235,7 +260,7 @@ def run_trial(workload: Workload, optimizer: str, kwargs: dict, seed: int) -> di
     """Train ``workload`` with one optimizer configuration; the record the results file keeps."""
     torch.manual_seed(seed)
     task = workload.build(seed, workload.sparse and takes_sparse(optimizer))
-    opt = make_optimizer(optimizer, task.model.parameters(), kwargs)
+    opt = make_optimizer(optimizer, task.model, kwargs)
     steps, metrics, diverged = [], [], False
     start = time.perf_counter()
     train_seconds, trained = 0.0, 0
