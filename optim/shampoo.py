@@ -33,6 +33,10 @@ the paper differ, this class follows the oracle:
   under ``maximize`` (and mixes momentum into it in place); this class counts per parameter
   (``state['step']``: the same unless a parameter skips steps) and never touches the gradient.
 
+Not reproduced: ``pytorch_optimizer.ScalableShampoo`` (Anil et al.'s scalable variant: blocks of at most
+``block_size``, grafting of the step size onto SGD's or AdaGrad's, preconditioning from step 25, roots every
+1000 steps by a coupled Schur–Newton iteration unless ``use_svd``), nor Distributed Shampoo.
+
 **SOAP** follows ``pytorch_optimizer.SOAP`` 4.1.0, itself a port of the authors' first
 ``soap.py``: Adam run in the eigenbasis of Shampoo's L and R. Its behaviour, kept:
 

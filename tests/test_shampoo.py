@@ -205,6 +205,29 @@ def test_numpy_runs_in_leading_axes_are_independent_and_hyperparameters_broadcas
             np.testing.assert_allclose(w[i, j], v, rtol=1e-12, atol=1e-12, err_msg=f"{name} run {i, j}")
 
 
+# --- the ops this module added to both faces --------------------------------------------------------------------
+
+def test_the_new_ops_agree_across_the_faces():
+    from optim.core import PURE
+    from optim.torch import INPLACE
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((2, 4, 4))
+    idx = np.argsort(rng.standard_normal((2, 1, 4)), axis=-1)
+    t, ti = torch.tensor(a), torch.tensor(idx)
+    np.testing.assert_array_equal(PURE.eye(3, a), INPLACE.eye(3, t).numpy())
+    np.testing.assert_array_equal(PURE.flip(a, -1), INPLACE.flip(t, -1).numpy())
+    np.testing.assert_array_equal(PURE.argsort(a), INPLACE.argsort(t).numpy())
+    np.testing.assert_array_equal(PURE.take_along(a, idx, -1), INPLACE.take_along(t, ti, -1).numpy())
+    np.testing.assert_array_equal(PURE.take_along(a, np.swapaxes(idx, -1, -2), -2),
+                                  INPLACE.take_along(t, ti.mT, -2).numpy())
+    for float32, tol in ((False, 1e-13), (True, 1e-5)):
+        q_np, q_t = PURE.qr(a, float32=float32), INPLACE.qr(t, float32=float32).numpy()
+        assert q_np.dtype == np.float64 and q_t.dtype == np.float64
+        # Q is unique up to the signs of its columns (fixed by R's diagonal); both LAPACKs pick them alike here
+        np.testing.assert_allclose(np.abs(q_np), np.abs(q_t), atol=tol)
+        np.testing.assert_allclose(q_np @ np.swapaxes(q_np, -1, -2), np.broadcast_to(np.eye(4), a.shape), atol=tol)
+
+
 # --- the formulas -----------------------------------------------------------------------------------------------------
 
 def test_inverse_root_is_the_matrix_power():
