@@ -20,14 +20,16 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np  # noqa: E402
 
 from optim import landscapes  # noqa: E402
-from optim.widgets import FACTORIES, explore  # noqa: E402
+from optim.widgets import explore  # noqa: E402
 
 SCENARIOS = {
     "chapter default: 3 optimizers, 100 steps": dict(optimizers=["SGD", "Momentum", "Adam"],
                                                       steps=100),
     "4 optimizers, 300 steps": dict(optimizers=["SGD", "Momentum", "Nesterov", "Adam"],
                                     steps=300),
-    "worst case: all 13 optimizers, 500 steps": dict(optimizers=list(FACTORIES), steps=500),
+    "worst case: the 13 optimizers of parts 1-6, 500 steps": dict(
+        optimizers=["SGD", "Momentum", "Nesterov", "Adagrad", "Adadelta", "RMSprop", "Adam", "NAdam",
+                    "AdamW", "Lookahead", "RAdam", "Ranger", "LazyAdam"], steps=500),
 }
 
 

@@ -1,4 +1,4 @@
-"""Tests of optim.plots (colours, style, panels) and optim.widgets (the Explorer), headless."""
+"""Tests of optim.plots (colours, style, panels) and optim.widgets (the Explorer, sweep), headless."""
 
 import base64
 import io
@@ -17,11 +17,9 @@ from PIL import Image  # noqa: E402
 
 import optim  # noqa: E402
 from optim import landscapes, plots, trajectory, widgets  # noqa: E402
-from optim.widgets import FACTORIES, Explorer, explore  # noqa: E402
+from optim.widgets import Explorer, explore, sweep  # noqa: E402
 
-BOOK_NAMES = ["SGD", "Momentum", "Nesterov", "Adagrad", "Adadelta", "RMSprop", "Adam", "NAdam",
-              "AdamW", "Lookahead", "RAdam", "Ranger", "LazyAdam",
-              "ScheduleFreeSGD", "ScheduleFreeAdamW"]
+BOOK_NAMES = [cls.__name__ for cls in optim.OPTIMIZERS]  # the ones added later too
 
 
 # ------------------------------------------------------------ colour science
@@ -367,9 +365,10 @@ def test_frames_render_each_value_and_restore_the_slider():
     assert explorer.values == before
 
 
-def test_every_factory_builds_the_optimizer_it_is_named_after():
-    for name, factory in FACTORIES.items():
-        assert factory(1e-2, 0.8).name == name
+def test_every_book_name_builds_the_optimizer_it_is_named_after():
+    for name in widgets.book_names():
+        assert type(widgets.book_optimizer(name)).__name__ == name
+    assert type(widgets.book_optimizer("Lookahead").base) is optim.Adam  # as in its paper
 
 
 def test_unknown_names_are_refused_with_the_choices():
@@ -452,5 +451,220 @@ def test_explore_plays_the_control_a_chapter_names():
     explorer = explore("Rosenbrock", ["Momentum"], lr=1e-3, beta=0.9, steps=60, play="beta")
     player = explorer.player()
     assert player.label.startswith("β") and player.labels[player.start] == "0.9"
-    with pytest.raises(ValueError, match="play='momentum'"):
-        explore("Rosenbrock", ["Momentum"], play="momentum")
+    with pytest.raises(ValueError, match="play='beta2'"):
+        explore("Rosenbrock", ["Momentum"], play="beta2")
+
+
+# ------------------------------------------------- any hyperparameter as a slider
+
+MATRIX_METHODS = {"Muon", "Shampoo", "SOAP"}
+"""Methods that update whole matrices: the explorer may refuse them on a 2-D point."""
+
+def _playable():
+    """(class name, hyperparameter) for every optimizer of the book, at collection time."""
+    pairs = []
+    for name in widgets.book_names():
+        for hyper in widgets.hyperparameters(widgets.book_optimizer(name)):
+            pairs.append((name, hyper))
+    return pairs
+
+
+def _on_screen(run, landscape):
+    """Positions as the map shows them: clipped to its window (NaN after a divergence)."""
+    (x0, x1), (y0, y1) = landscape.bounds
+    return np.clip(run.positions, [x0, y0], [x1, y1]) / [x1 - x0, y1 - y0]
+
+
+@pytest.mark.parametrize("name, hyper", _playable())
+def test_every_hyperparameter_of_every_optimizer_plays_on_the_explorer(name, hyper):
+    opt = widgets.book_optimizer(name)
+    own = widgets.hyperparameters(opt)
+    lr = {} if hyper == "lr" else {"lr": float(np.clip(own["lr"], 1e-3, 1.0))}
+    try:
+        explorer = explore("Rosenbrock", {name: opt}, steps=40, play=hyper, **lr)
+    except widgets.NotAPointOptimizer as error:
+        assert name in MATRIX_METHODS, error
+        assert "cannot run on a 2-D point" in str(error) and "sweep" in str(error)
+        return
+    assert explorer.play == hyper and hyper in explorer.controls
+    control, kind = explorer.controls[hyper], explorer.kinds[hyper]
+    value = own[hyper]
+    if isinstance(value, int) and hyper not in widgets.BETA_LIKE:
+        assert kind == "int" and isinstance(control, widgets.W.IntSlider)
+    elif hyper in widgets.BETA_LIKE:
+        assert kind == "beta" and 0 <= control.min and control.max < 1
+    elif value > 0:
+        assert kind == "log" and isinstance(control, widgets.W.FloatLogSlider)
+    # The slider's two ends, which every optimizer with the hyperparameter accepts...
+    ends = (10.0 ** control.min, 10.0 ** control.max) if kind == "log" \
+        else (control.min, control.max)
+    frames = explorer.frames(hyper, ends)
+    # ... reach the optimizer the explorer runs,
+    for end in ends:
+        explorer.set(**{hyper: end})
+        built = widgets.hyperparameters(explorer.optimizers()[name])
+        assert np.isclose(built[hyper], end, rtol=1e-9), (built, end)
+    # ... and the figure shows what they change: a path that moves by more than a
+    # hundredth of the window changes the frame; identical runs give identical frames.
+    runs = [trajectory.run(widgets.with_values(opt, {**lr, hyper: v}), landscapes.rosenbrock,
+                           steps=40) for v in ends]
+    shown = [_on_screen(run, landscapes.rosenbrock) for run in runs]
+    if np.nanmax(np.abs(shown[0] - shown[1]), initial=0) > 0.01 \
+            or (np.isnan(shown[0]) != np.isnan(shown[1])).any():
+        assert frames[0] != frames[1], ends
+    if np.array_equal(runs[0].positions, runs[1].positions, equal_nan=True) and \
+            np.array_equal(runs[0].losses, runs[1].losses, equal_nan=True):
+        assert frames[0] == frames[1], ends
+    # The default play values fit the slider and hold its value.
+    values = widgets.default_play_values(hyper, control.value, control, kind)
+    assert 1 <= len(values) <= 13 and any(np.isclose(v, control.value) for v in values)
+    assert all(control.min <= (np.log10(v) if kind == "log" else v) <= control.max
+               for v in values if v > 0 or kind != "log")
+
+
+def test_a_slider_reaches_exactly_the_optimizers_that_have_its_hyperparameter():
+    opts = {"SGD": optim.SGD(lr=0.02), "Adam": optim.Adam(lr=0.05, betas=(0.8, 0.99)),
+            "Lookahead": optim.Lookahead(optim.SGD(lr=0.02), k=3)}
+    explorer = explore("Rosenbrock", opts, beta2=0.9, k=4, steps=30)
+    assert explorer.play == "beta2" and "lr" not in explorer.controls  # no lr named: none
+    built = explorer.optimizers()
+    assert built["SGD"].hyper["lr"] == 0.02  # untouched: it has no β₂, no k
+    assert built["Adam"].hyper["betas"] == (0.8, 0.9) and built["Adam"].hyper["lr"] == 0.05
+    assert built["Lookahead"].k == 4 and built["Lookahead"].base.hyper["lr"] == 0.02
+    assert isinstance(explorer.controls["k"], widgets.W.IntSlider)
+    explorer.set(k=2, beta2=0.99)
+    assert explorer.optimizers()["Lookahead"].k == 2
+    # Runs are remembered by the slider values they see: SGD's run survives a β₂ move.
+    sgd = explorer.trajectories()["SGD"]
+    explorer.set(beta2=0.95)
+    assert explorer.trajectories()["SGD"] is sgd
+
+
+def test_beta_keeps_meaning_momentum_or_beta1_and_book_names_keep_their_sliders():
+    explorer = explore("Quadratic", ["SGD", "Momentum", "Adam", "RMSprop"], beta=0.5, steps=20)
+    assert {"lr", "beta"} <= set(explorer.controls) and explorer.values["lr"] == 1e-2
+    built = explorer.optimizers()
+    assert built["Momentum"].hyper["momentum"] == 0.5 and built["Adam"].hyper["betas"][0] == 0.5
+    assert built["SGD"].hyper["momentum"] == 0 and built["RMSprop"].hyper["momentum"] == 0
+    with pytest.raises(ValueError, match="not both"):
+        explore("Quadratic", ["Adam"], beta=0.5, beta1=0.8)
+
+
+def test_log_and_linear_sliders_and_their_default_play_values():
+    explorer = explore("Quadratic", {"AdamW": optim.AdamW(lr=0.01)}, weight_decay=0.1, eps=1e-3,
+                       play="weight_decay", steps=20)
+    for name in ("weight_decay", "eps"):
+        assert isinstance(explorer.controls[name], widgets.W.FloatLogSlider)
+    values = explorer.player().values
+    assert 0.1 in values and values == sorted(values) and values[-1] / values[0] > 100
+    beta = explore("Quadratic", {"Adam": optim.Adam(lr=0.05)}, play="beta2", steps=20)
+    assert beta.player().values[0] == 0.0 and 0.999 in beta.player().values
+    k = explore("Quadratic", {"LA": optim.Lookahead(optim.SGD(lr=0.1))}, play="k", steps=20)
+    assert all(isinstance(v, int) for v in k.player().values) and 5 in k.player().values
+    alpha = explore("Quadratic", {"LA": optim.Lookahead(optim.SGD(lr=0.1))}, play="alpha")
+    assert alpha.controls["alpha"].min > 0  # Lookahead refuses α = 0: the slider starts above
+
+
+def test_a_play_or_slider_name_that_no_optimizer_has_is_refused_with_the_names_that_exist():
+    with pytest.raises(ValueError) as error:
+        explore("Rosenbrock", ["SGD", "Adagrad"], play="beta2")
+    message = str(error.value)
+    assert "play='beta2'" in message
+    for name in ("lr", "momentum", "weight_decay", "lr_decay", "eps"):
+        assert name in message
+    with pytest.raises(ValueError, match="'rhoo' is not a hyperparameter.*rho"):
+        explore("Rosenbrock", {"Adadelta": optim.Adadelta()}, rhoo=0.9)
+    # A hyperparameter of an unticked optimizer is a slider, but not the page's player.
+    with pytest.raises(ValueError, match="ticked"):
+        explore("Rosenbrock", ["SGD"], available=["Adam"], play="beta2")
+
+
+def test_an_optimizer_that_cannot_run_on_a_point_is_refused_with_a_reason():
+    class MatrixOnly(optim.SGD):
+        name = "MatrixOnly"
+
+        def step(self, params, grads, state):
+            if np.ndim(params) < 2:
+                raise ValueError("needs a matrix")
+            return super().step(params, grads, state)
+
+    with pytest.raises(widgets.NotAPointOptimizer, match="cannot run on a 2-D point.*sweep"):
+        explore("Rosenbrock", {"M": MatrixOnly()})
+    with pytest.raises(TypeError, match="optimizer of the NumPy face"):
+        explore("Rosenbrock", {"Adam": lambda lr, beta: optim.Adam(lr=lr)})
+
+
+def test_a_refused_value_leaves_that_run_out_and_says_why():
+    explorer = explore("Quadratic", {"Nesterov": optim.Nesterov(lr=0.05)}, dampening=0.0,
+                       steps=20)
+    explorer.controls["dampening"].max = 0.5  # as if a reader could reach it
+    explorer.controls["dampening"].value = 0.5
+    assert "Nesterov" in explorer.note.value and not explorer.figure.map._visible()
+
+
+def test_below_adds_an_image_under_the_figure_in_the_widget_png_and_player():
+    drawn = []
+
+    def below(explorer):
+        drawn.append(explorer.values["lr"])
+        fig, (ax,) = plots.new_figure(figsize=(7, 1))
+        ax.set_title(f"lr {explorer.values['lr']:.2g}")
+        return plots.png(fig)
+
+    explorer = explore("Quadratic", ["SGD"], lr=0.05, steps=20, below=below)
+    assert explorer.below_image in explorer.ui.children and drawn == [0.05]
+    assert _decode(explorer.png()).shape == (320 + 100, 700, 3)
+    player = explorer.player("lr", [0.01, 0.05])
+    assert Image.open(io.BytesIO(player.frames[0])).size == (700, 420)
+
+
+# ------------------------------------------------------------------ sweep
+
+def _draw(kappa=1.0, steps=10):
+    fig, (ax,) = plots.new_figure()
+    ax.semilogy(np.arange(steps), (1 - 1 / kappa) ** np.arange(steps) + 1e-3,
+                color=plots.COLORS["SGD"])
+    ax.set_title(f"κ = {kappa:g}")
+    return fig
+
+
+def test_sweep_makes_a_player_within_budget_and_its_live_slider_redraws():
+    calls = []
+
+    def draw(**kwargs):
+        calls.append(kwargs)
+        return _draw(**kwargs)
+
+    values = [2.0, 5.0, 10.0, 100.0, 1e3, 1e4]
+    shown = sweep(draw, play="kappa", values=values, steps=30)
+    assert calls == [{"kappa": 100.0, "steps": 30}]  # the middle value, drawn once
+    bundle = shown._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/html"].startswith('<div class="optim-player">')
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+    player = shown.player()
+    assert player.nbytes <= widgets.PLAYER_BUDGET_BYTES and len(player.frames) == 6
+    assert player.labels == ["2", "5", "10", "100", "1000", "1e+04"] and player.start == 3
+    assert len(set(player.frames)) == 6 and len(calls) == 6  # every value drawn exactly once
+    before = shown.png()
+    shown.slider.value = 0  # a reader moves the live slider
+    assert shown.value == 2.0 and shown.png() != before and len(calls) == 6
+    assert sweep(_draw, play="kappa", values=values, shown=1e3).player().start == 4
+
+
+def test_sweep_refuses_a_draw_that_returns_no_figure_and_closes_pyplot_figures():
+    import matplotlib.pyplot as plt
+
+    with pytest.raises(TypeError, match="not a matplotlib Figure"):
+        sweep(lambda kappa: None, play="kappa", values=[1.0])
+    before = plt.get_fignums()
+
+    def draw(kappa):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1], [0, kappa])
+        return fig
+
+    sweep(draw, play="kappa", values=[1.0, 2.0]).player()
+    assert plt.get_fignums() == before
+    with pytest.raises(ValueError, match="both swept and fixed"):
+        sweep(_draw, play="kappa", values=[1.0], kappa=2.0)
