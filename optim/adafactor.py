@@ -30,8 +30,9 @@ shape ``(runs, 2)`` and must not be factored into one matrix. So it asks:
 The rule itself never asks: it branches on the state it was given (``variance is None`` means
 factored), as torch's loop does.
 
-**torch against the paper** (Algorithms 4 and 5 and section 9 of the paper; torch's docstring
-lists the first three):
+**torch against the paper** (the paper's Algorithms 4 (matrices) and 5 (vectors) and its proposed
+hyperparameters ε₁ = 10⁻³⁰, ε₂ = 10⁻³, d = 1, ρₜ = min(10⁻², 1/√t), β̂₂ₜ = 1 − t^−0.8; torch's
+docstring lists the first three differences):
 
 * ε₁: the paper adds ε₁ = 10⁻³⁰ to g² before the row and column means; torch leaves R and C
   alone and instead clamps the denominator mean(R) below by ε₁, and V̂ below by ε₁² (i.e.
@@ -43,7 +44,8 @@ lists the first three):
   ``relative_step``/``scale_parameter``, in HF transformers and fairseq).
 * Weight decay: the paper has none; torch multiplies the weights by (1 − lr·λ) before the step
   (decoupled, with ``lr``, not αₜ), after RMS(w) was taken.
-* No first moment: the paper's β₁ > 0 variant (section 6) is not in torch, and not here.
+* No first moment: the paper's algorithm drops momentum (its abstract: "dropping momentum"); torch
+  has no ``beta1`` (HF transformers does, as an option), and neither has this class.
 * Means instead of sums: torch keeps row and column *means* of g² and divides by mean(R); the
   paper sums and divides by 1ᵀR. R C / 1ᵀR with sums equals R C / mean(R) with means, exactly
   in real arithmetic (chapter, exercise 1).
