@@ -8,7 +8,8 @@ AdaGrad. In the NumPy face the *last two axes* are the matrix and leading axes a
 independent runs; a 1-D array is one vector (one-sided preconditioning). In the torch face
 a parameter is one 1-D or 2-D tensor; tensors of three or more dimensions (convolutions)
 are refused with a clear error (the oracles precondition each of their modes, or merge
-dimensions; not implemented here).
+dimensions; not implemented here). Both need each matrix whole: under FSDP2 (DTensor shards) or
+ZeRO they cannot run on a shard as they are; gather the matrix first.
 
 **Shampoo** follows ``pytorch_optimizer.Shampoo`` 4.1.0 (the oracle of ``tests/test_shampoo.py``),
 which follows the paper's Algorithm 1 (the 2-D case) and Algorithm 2 (order-k tensors: the
@@ -71,6 +72,8 @@ bias-corrected step size; ε bounds √v from below (max(√v, ε)) instead of b
 the statistics' dtype; all state is float32; normalisation divides by the RMS + 1e-30; and they add
 a linear warm-up (``warmup_steps``). This class follows the oracle in all of these.
 """
+import numpy as np
+
 from .core import Optimizer, enabled, require, require_betas
 
 
@@ -133,7 +136,15 @@ def shampoo_update(p, g, s, h, x):
     return x.add(p, u, -h.lr)
 
 
+def _require_number(name, value):
+    """A schedule or a shape (every k steps, the largest side), not something a sweep can vary per run."""
+    if np.ndim(value) != 0:
+        raise ValueError(f"Invalid {name}: an array of shape {np.shape(value)} (allowed: one number; it "
+                         f"decides when or whether a matrix is computed, the same for every run)")
+
+
 def validate_shampoo(hp):
+    _require_number("preconditioning_compute_steps", hp["preconditioning_compute_steps"])
     require("lr", hp["lr"], 0.0)
     require("momentum", hp["momentum"], 0.0, 1.0, high_open=True)
     require("weight_decay", hp["weight_decay"], 0.0)
@@ -257,6 +268,8 @@ def soap_update(p, g, s, h, x):
 
 
 def validate_soap(hp):
+    _require_number("precondition_frequency", hp["precondition_frequency"])
+    _require_number("max_precondition_dim", hp["max_precondition_dim"])
     require("lr", hp["lr"], 0.0)
     require_betas(hp["betas"])
     if hp["shampoo_beta"] is not None:
