@@ -26,7 +26,7 @@ Differences from the oracles, all deliberate:
 * The gradient is never modified: both oracles add the coupled weight decay λw to ``p.grad``
   *in place* (the caller's gradient changes); here the sum is a new tensor (same numbers).
 * Validation is stricter where the oracles accept nonsense: ``weight_decay ≥ 0``, ``d_coef > 0``,
-  ``growth_rate ≥ 1`` (below 1 the oracle's d shrinks every step), ``beta3`` in [0, 1) or None,
+  ``growth_rate ≥ 1`` (below 1 the oracle's d shrinks every step), ``beta3`` in [0, 1] or None,
   ``slice_p`` an integer ≥ 1. The oracles' own checks (``lr > 0``, ``eps > 0``, ``d0 > 0``, β's in
   [0, 1)) are kept, with the book's messages.
 * Prodigy's state for an all-zero parameter: the oracle stores ``p0`` as a 0-d zero (to save memory);
@@ -230,7 +230,7 @@ def validate_prodigy(hp):
     require("lr", hp["lr"], 0.0, low_open=True)
     require_betas(hp["betas"])
     if hp.get("beta3") is not None:
-        require("beta3", hp["beta3"], 0.0, 1.0, high_open=True)
+        require("beta3", hp["beta3"], 0.0, 1.0)   # 1: the plain sums of the paper's analysis
     require("eps", hp["eps"], 0.0, low_open=True)
     require("weight_decay", hp["weight_decay"], 0.0)
     require("d0", hp["d0"], 0.0, low_open=True)

@@ -132,7 +132,7 @@ CASES = [
                                   (dict(betas=(0.9, 1.0)), "beta parameter at index 1", "1.0",
                                    "0.0 <= beta parameter at index 1 < 1.0"),
                                   (dict(d0=ARRAY([1e-6, 0.0])), "d0", "0.0", "0.0 < d0")]],
-    ("Prodigy", dict(beta3=1.0), "beta3", "1.0", "0.0 <= beta3 < 1.0"),
+    ("Prodigy", dict(beta3=1.5), "beta3", "1.5", "0.0 <= beta3 <= 1.0"),
     ("Prodigy", dict(d_coef=0.0), "d_coef", "0.0", "0.0 < d_coef"),
     ("Prodigy", dict(slice_p=0), "slice_p", "0", "integer slice_p >= 1"),
     # arrays (sweeps) with one bad element: that element is named
