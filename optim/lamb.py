@@ -198,9 +198,9 @@ def lamb_update(p, g, s, h, x):
     r_norm = x.norm(r)
     trust = _safe(x.where, (w_norm != 0) & (r_norm != 0), lambda: w_norm / (r_norm + h.eps), 1.0)
     s.weight_norm, s.adam_norm, s.trust_ratio = w_norm, r_norm, trust
-    if h.adam:
-        return x.add(p, r * (-step_size))
-    return x.add(p, r * (trust * -step_size))
+    # the step as the oracle takes it, a fused p + (−step)·u: in float32 with adam=True (no ratio to
+    # normalise the step) a separate rounding of (−step)·u grows to 5e-4 in 200 steps (measured)
+    return x.add(p, r if h.adam else r * trust, alpha=-step_size)
 
 
 def _rectified(p, s, h, x, t, bias_correction1):

@@ -75,10 +75,9 @@ def test_lars_matches_pytorch_optimizer_float64(kw, foreach):
     compare(optim.torch.LARS, pytorch_optimizer.LARS, kw, dict(foreach=foreach), keys=["momentum_buffer"])
 
 
-@pytest.mark.parametrize("kw", LARS_GRID[::5], ids=[str(i) for i in range(len(LARS_GRID[::5]))])
+@pytest.mark.parametrize("kw", LARS_GRID, ids=[str(i) for i in range(len(LARS_GRID))])
 def test_lars_matches_pytorch_optimizer_float32(kw):
-    compare(optim.torch.LARS, pytorch_optimizer.LARS, {**kw, "maximize": False}, dtype=torch.float32, rtol=1e-5,
-            keys=["momentum_buffer"])
+    compare(optim.torch.LARS, pytorch_optimizer.LARS, kw, dtype=torch.float32, rtol=1e-5, keys=["momentum_buffer"])
 
 
 def test_lars_defaults_and_signature_are_the_oracles():
@@ -138,12 +137,15 @@ def test_rectified_lamb_matches_pytorch_optimizer_float64(kw):
     compare(optim.torch.LAMB, pytorch_optimizer.Lamb, kw, keys=LAMB_KEYS)
 
 
-@pytest.mark.parametrize("kw", LAMB_GRID[::6] + RECTIFY_GRID[::5], ids=lambda kw: str(sorted(kw.items())))
+@pytest.mark.parametrize("kw", LAMB_GRID + RECTIFY_GRID[::3], ids=lambda kw: str(sorted(kw.items())))
 def test_lamb_matches_pytorch_optimizer_float32(kw):
-    # adam=True without grad_averaging: m sums gradients (10x larger) and nothing normalises the step; float32
-    # rounding then reaches 2e-5 on exp_avg after 200 steps (measured), so 5e-5 there, 1e-5 elsewhere
-    rtol = 5e-5 if kw.get("adam") and not kw.get("grad_averaging", True) else 1e-5
-    compare(optim.torch.LAMB, pytorch_optimizer.Lamb, kw, dtype=torch.float32, rtol=rtol, keys=LAMB_KEYS)
+    # Against the oracle's per-parameter path, whose operations ours follow. Its foreach path rounds differently
+    # (m·(1/(√v+ε)) for m/(√v+ε)): where adam=True leaves the step unnormalised, or ε = 0, the oracle's two paths
+    # themselves differ by up to 2.2e-5 in float32 after 200 steps (measured), and so do we from its foreach path.
+    # ε = 0 with β₂ = 0.9 (m/√v, sensitive): 1.04e-5 from the per-parameter path (measured), hence 2e-5 there.
+    rtol = 2e-5 if kw.get("eps") == 0.0 else 1e-5
+    compare(optim.torch.LAMB, pytorch_optimizer.Lamb, kw, dict(foreach=False), dtype=torch.float32, rtol=rtol,
+            keys=LAMB_KEYS)
 
 
 def test_lamb_pre_norm_spans_every_group_as_in_the_oracle():
