@@ -34,6 +34,10 @@ Differences, all deliberate or forced:
 * Validation, stricter than torch's: ``momentum`` in [0, 1) (torch only checks ≥ 0), ``eps`` ≥ 0,
   ``ns_steps`` an integer in [0, 100) and ``ns_coefficients`` three numbers are checked at
   construction (torch checks the last two only when it steps, and ``eps`` never).
+* Sharded parameters: Newton–Schulz needs the whole matrix, and this rule does not gather a
+  DTensor shard (FSDP2) or see past a ZeRO slice; it is written for whole 2-D tensors, as
+  torch's single-tensor implementation is. (Keller Jordan's distributed ``Muon`` gives each
+  process whole matrices and all-gathers the results.)
 * The refusal of a non-matrix parameter says what to do instead (torch: "Muon only supports 2D
   parameters whereas we found a parameter with size: ..."; the message here starts the same way).
 
