@@ -31,8 +31,12 @@ Differences from the oracles, all deliberate:
   [0, 1)) are kept, with the book's messages.
 * Prodigy's state for an all-zero parameter: the oracle stores ``p0`` as a 0-d zero (to save memory);
   the torch face does the same, the NumPy face keeps a full copy (the same numbers).
-* ``fsdp_in_use=True``: the sums are all-reduced with ``torch.distributed`` (the oracles move them to
-  CUDA first); not tested with several processes here.
+* ``fsdp_in_use=True``: the two sums are all-reduced with ``torch.distributed`` on the parameters'
+  device (the oracles move them to CUDA first; DAdaptAdam's oracle all-reduces its already averaged
+  numerator, the same number); not tested with several processes here. Without an initialised
+  process group the step raises ``RuntimeError``.
+* DAdaptAdam's torch face also stores ``d_hat`` in the param groups (the oracle computes it but
+  keeps only ``d`` and ``numerator_weighted``): an extra key, ignored by the oracle on loading.
 
 Where the oracles differ from the papers is listed in each ``*_update`` docstring.
 """

@@ -362,3 +362,22 @@ def test_a_cosine_scheduler_drives_the_optimizer_exactly_like_the_oracle(name):
     ours, our_opt = scheduled(getattr(optim.torch, name))
     theirs, their_opt = scheduled(ORACLE[name])
     compare(name, ours, our_opt, theirs, their_opt, 1e-10)
+
+
+@pytest.mark.parametrize("name", list(ORACLE))
+@pytest.mark.parametrize("value", ["1e-3", None, b"0.1", [0.1, "x"]], ids=repr)
+def test_a_hyperparameter_that_is_not_a_number_is_refused_in_both_faces(name, value):
+    for key in ("lr", "eps", "d0", "weight_decay", "growth_rate"):
+        for build in (lambda: getattr(optim, name)(**{key: value}),
+                      lambda: getattr(optim.torch, name)([torch.zeros(2, requires_grad=True)], **{key: value})):
+            with pytest.raises(ValueError, match=f"Invalid {key}") as err:
+                build()
+            assert isinstance(err.value, TypeError)       # HyperparameterTypeError: both, as in the book
+
+
+def test_fsdp_in_use_without_torch_distributed_is_refused_clearly():
+    w = torch.ones(3, requires_grad=True)
+    opt = optim.torch.Prodigy([w], fsdp_in_use=True)
+    w.grad = torch.ones(3)
+    with pytest.raises(RuntimeError, match="torch.distributed"):
+        opt.step()
