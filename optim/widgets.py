@@ -764,7 +764,8 @@ def default_play_values(name: str, current, control=None, kind: str | None = Non
         values = values[-12:] if current >= values[len(values) // 2] else values[:12]
     elif kind == "linear":
         low, high = (control.min, control.max) if control is not None else (current, current)
-        values = [float(f"{v:.4g}") for v in np.linspace(low, high, 11)]
+        # rounded for the labels, but kept inside the slider (an end such as -1.8192e-13 rounds out of it)
+        values = [min(max(float(f"{v:.4g}"), low), high) for v in np.linspace(low, high, 11)]
     elif kind == "landscape":
         return list(landscapes_module.ALL) if current in landscapes_module.ALL \
             else [current, *landscapes_module.ALL]
