@@ -26,7 +26,7 @@ def _cases(rng):
         Case("a wide 3 × 5 matrix", {"G": _matrix(rng, 3, 5)}),
         Case("a tall 6 × 2 matrix", {"G": _matrix(rng, 6, 2)}),
         Case("a square 4 × 4 matrix", {"G": _matrix(rng, 4, 4)}),
-        Case("a square matrix with κ = 1000", {"G": _matrix(rng, 3, 3, kappa=1000.0)}),
+        Case("an ill-conditioned square matrix", {"G": _matrix(rng, 3, 3, kappa=1000.0)}),
         Case("a tall 5 × 3 matrix with κ = 100", {"G": _matrix(rng, 5, 3, kappa=100.0)}),
         Case("a wide 2 × 7 matrix", {"G": _matrix(rng, 2, 7)}),
         Case("a diagonal matrix with a negative entry", {"G": np.diag([2.0, -0.5, 0.25])}),
@@ -48,9 +48,22 @@ def _sign(G):
     return np.sign(G)
 
 
-def _u_only(G):
-    U, _, _ = np.linalg.svd(np.asarray(G, dtype=float), full_matrices=False)
-    return U @ U.T @ np.asarray(G, dtype=float) / np.linalg.norm(G, 2)
+def _spectral_norm_only(G):
+    G = np.asarray(G, dtype=float)
+    return G / np.linalg.norm(G, 2)
+
+
+def _newton_schulz(G, steps=5):
+    # Muon's quintic iteration: an approximation whose singular values land near 1, not on it
+    a, b, c = 3.4445, -4.7750, 2.0315
+    X = np.asarray(G, dtype=float)
+    tall = X.shape[0] > X.shape[1]
+    X = X.T if tall else X
+    X = X / (np.linalg.norm(X) + 1e-7)
+    for _ in range(steps):
+        A = X @ X.T
+        X = a * X + (b * A + c * A @ A) @ X
+    return X.T if tall else X
 
 
 def _null_directions_kept(G):
@@ -94,8 +107,11 @@ np.linalg.matrix_rank). A zero singular value stays zero, as in Muon's Newton–
                 "vectors for it (arbitrary ones), and U Vᵀ turns that 0 into a 1. Keep the first r "
                 "columns and rows, r = the number of singular values above the tolerance.",
                 _null_directions_kept),
-        Mistake("projected onto U only",
-                "U Uᵀ G keeps G's singular values (scaled); the answer needs both singular bases: U Vᵀ.",
-                _u_only),
+        Mistake("divided by the largest singular value",
+                "G/σ₁ (the spectral norm) makes the largest singular value 1 but keeps the others' "
+                "ratios; U Vᵀ sets every one of them to 1.", _spectral_norm_only),
+        Mistake("approximated with Newton–Schulz",
+                "Muon's five quintic Newton–Schulz steps land the singular values near 1 (about 0.7 "
+                "to 1.2), not on 1. This exercise wants the exact U Vᵀ: use the SVD.", _newton_schulz),
     ),
 ))
