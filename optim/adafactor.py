@@ -41,7 +41,7 @@ docstring lists the first three differences):
 * ρₜ = min(lr, 1/√t): the paper fixes the cap at 10⁻² and has no lr; torch's ``lr`` is that cap
   (default 1e-2, so by default the same numbers). The step is αₜ = max(ε₂, RMS(w_{t−1}))·ρₜ, the
   paper's relative step with parameter scaling — both always on in torch (they are switches,
-  ``relative_step``/``scale_parameter``, in HF transformers and fairseq).
+  ``relative_step``/``scale_parameter``, in HF transformers).
 * Weight decay: the paper has none; torch multiplies the weights by (1 − lr·λ) before the step
   (decoupled, with ``lr``, not αₜ), after RMS(w) was taken.
 * No first moment: the paper's algorithm drops momentum (its abstract: "dropping momentum"); torch
@@ -62,8 +62,11 @@ one dtype):
   1e-10 in float64 and 1e-5 in float32 after 210 noisy steps).
 * ``maximize`` and ``foreach`` are keyword-only, as in torch. Complex parameters are not checked
   for (torch refuses them).
+* torch's docstring gives ``weight_decay`` "(default: 1e-2)" in its argument list, but its signature's
+  default is 0.0; this class has the signature's 0.0.
 
-**HF transformers** (``transformers.optimization.Adafactor``, the copy of fairseq's): defaults
+**HF transformers** (``transformers.optimization.Adafactor``; its ``_approx_sq_grad`` is marked as copied
+from fairseq's): defaults
 ``lr=None, eps=(1e-30, 1e-3), clip_threshold=1.0, decay_rate=-0.8, beta1=None,
 scale_parameter=True, relative_step=True, warmup_init=False``; adds ε₁ to g² (the paper's
 place); with ``relative_step`` ρₜ = min(1e-2, 1/√t) (or min(1e-6·t, 1/√t) with
