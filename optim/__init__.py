@@ -11,11 +11,14 @@ The torch face (``import optim.torch``) is a drop-in for ``torch.optim`` built o
 the same rules. One module per chapter: ``optim/sgd.py`` (SGD, Momentum,
 Nesterov), ``adagrad.py``, ``adadelta.py``, ``rmsprop.py``, ``adam.py`` (Adam,
 AdamW), ``nadam.py``, ``lookahead.py``, ``radam.py``, ``ranger.py``,
-``lazyadam.py``; the machinery they share is in ``core.py``. Around them:
-``landscapes.py`` (test functions), ``trajectory.py`` (the run engine),
-``plots.py`` and ``widgets.py`` (figures and explorers), ``exercises/`` (checks),
-``show.py`` (the package's source, shown in chapters), ``schedules.py`` (learning-rate
-schedules for both faces).
+``lazyadam.py``; after Adam, ``lion.py``, ``adafactor.py``, ``lamb.py`` (LARS,
+LAMB), ``muon.py``, ``shampoo.py`` (Shampoo, SOAP), ``schedulefree.py`` (Schedule-Free
+SGD and AdamW), ``prodigy.py`` (Prodigy, D-Adaptation Adam); the machinery they share
+is in ``core.py``. Around them: ``landscapes.py`` (test functions), ``trajectory.py``
+(the run engine), ``plots.py`` and ``widgets.py`` (figures and explorers),
+``exercises/`` (checks), ``show.py`` (the package's source, shown in chapters),
+``schedules.py`` (learning-rate schedules for both faces), ``bench.py`` (the fair
+benchmark's harness and runner) with ``workloads.py`` (its torch workloads).
 """
 from .adadelta import Adadelta
 from .adafactor import Adafactor
