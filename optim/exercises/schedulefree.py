@@ -106,17 +106,18 @@ numbers or arrays of one shape; `t` is an int; `lr, beta` are numbers.
     mistakes=(
         Mistake("took the gradient at x instead of y",
                 "The gradient is taken at y = (1 − β)z + βx, between the average x and the SGD "
-                "iterate z. At x (β = 1) the method is primal averaging, which the paper found too "
-                "slow: the average lags behind.", _gradient_at_x),
+                "iterate z. At x (β = 1) the method is primal averaging, which, the paper says, "
+                "is generally considered to converge too slowly to be practical.", _gradient_at_x),
         Mistake("took the gradient at z: y not interpolated",
                 "y = (1 − β)z + βx. Taking the gradient at z (β = 0) is Polyak–Ruppert averaging "
-                "of plain SGD; the interpolation with x is what makes Schedule-Free work with "
-                "large rates.", _gradient_at_z),
+                "of plain SGD, whose averages, the paper says, do much worse in practice than "
+                "SGD's last iterate; keeping y coupled to x is what it credits for stability.",
+                _gradient_at_z),
         Mistake("the averaging weight is 1/(t + 1), not 1/t",
                 "With the steps numbered from t = 1, this exercise (and the schedulefree code) "
                 "uses c = 1/t: at t = 1, c = 1 and x becomes the new z. The README's formula "
-                "c_{t+1} = 1/(t + 1) keeps the start x₁ in the mean: a different (older) average, "
-                "off by one.", _weight_one_over_t_plus_one),
+                "c_{t+1} = 1/(t + 1) keeps the start x₁ in the mean: a different average, off by "
+                "one.", _weight_one_over_t_plus_one),
         Mistake("β and 1 − β swapped in y",
                 "y = (1 − β)·z + β·x: with β = 0.9, y sits close to the average x, and only a "
                 "tenth of the way towards z.", _weights_swapped),
