@@ -32,7 +32,7 @@ factored), as torch's loop does.
 
 **torch against the paper** (the paper's Algorithms 4 (matrices) and 5 (vectors) and its proposed
 hyperparameters ε₁ = 10⁻³⁰, ε₂ = 10⁻³, d = 1, ρₜ = min(10⁻², 1/√t), β̂₂ₜ = 1 − t^−0.8; torch's
-docstring lists the first three differences):
+docstring lists four of these differences, the first three and the last):
 
 * ε₁: the paper adds ε₁ = 10⁻³⁰ to g² before the row and column means; torch leaves R and C
   alone and instead clamps the denominator mean(R) below by ε₁, and V̂ below by ε₁² (i.e.

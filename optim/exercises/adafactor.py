@@ -69,6 +69,12 @@ def _divided_by_the_sum(g, R, C, beta2):
 
 
 def _sums_not_means(g, R, C, beta2):
+    """The paper's form: sums, divided by sum(R). V̂ is torch's; R and C are m and n times larger."""
+    return _second_moment(g, R, C, beta2, sums=True, norm="sum")
+
+
+def _sums_over_the_mean(g, R, C, beta2):
+    """Sums, but still divided by mean(R): V̂ is n times too large."""
     return _second_moment(g, R, C, beta2, sums=True)
 
 
@@ -116,8 +122,14 @@ Return the tuple `(R, C, V)` with the new values, as new arrays: leave the input
                 "two makes V̂ n times too small.", _divided_by_the_sum),
         Mistake("row and column sums instead of means",
                 "torch keeps *means* of g² (its R and C are the paper's sums divided by m and n, "
-                "which keeps them on the scale of g² however large the matrix). V̂ comes out the "
-                "same, R and C do not.", _sums_not_means),
+                "which keeps them on the scale of g² however large the matrix). Kept as sums "
+                "throughout and divided by sum(R), V̂ comes out the same; R and C do not.",
+                _sums_not_means),
+        Mistake("row and column sums, divided by mean(R)",
+                "torch keeps *means* of g² (its R and C are the paper's sums divided by m and n, "
+                "which keeps them on the scale of g² however large the matrix). Sums divided by "
+                "mean(R) make V̂ n times too large: with sums the normaliser is sum(R), with "
+                "means mean(R).", _sums_over_the_mean),
         Mistake("β₂ and 1 − β₂ swapped",
                 "The old value is kept with weight β₂ and the new means enter with 1 − β₂: "
                 "R ← β₂·R + (1 − β₂)·mean(g²).", _betas_swapped),
