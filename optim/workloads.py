@@ -208,7 +208,7 @@ WORKLOADS = {w.name: w for w in (
              "validation accuracy", 0.80, True),
     Workload("digits_mlp", "MLP on scikit-learn's digits", _digits_mlp, 400, 20, "validation accuracy", 0.95, True),
     Workload("digits_cnn", "small CNN on scikit-learn's digits", _digits_cnn, 300, 20, "validation accuracy", 0.96, True),
-    Workload("char_lm", "2-layer character transformer on the book's text", _char_lm, 300, 25,
+    Workload("char_lm", "2-layer character transformer on the book's text", _char_lm, 250, 25,
              "validation loss (nats/char)", 2.7, False),
     Workload("embedding", "bag of embeddings over Zipf ids (sparse gradient)", _embedding, 500, 25,
              "validation accuracy", 0.6, True, sparse=True),
@@ -261,6 +261,8 @@ def run_trial(workload: Workload, optimizer: str, kwargs: dict, seed: int) -> di
     torch.manual_seed(seed)
     task = workload.build(seed, workload.sparse and takes_sparse(optimizer))
     opt = make_optimizer(optimizer, task.model, kwargs)
+    if hasattr(opt, "train"):             # Schedule-Free starts in eval mode, as its reference does
+        opt.train()
     steps, metrics, diverged = [], [], False
     start = time.perf_counter()
     train_seconds, trained = 0.0, 0

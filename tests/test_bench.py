@@ -2,6 +2,7 @@
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,3 +94,51 @@ def test_config_hash_is_stable_and_order_free():
 def test_the_harness_does_not_import_torch():
     code = "import sys, optim.bench; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------ the committed results
+
+def test_a_slice_of_the_results_file_reproduces():
+    """One workload, two optimizers, one trial each, rerun now: the committed numbers come back.
+
+    Tolerance: a trial is deterministic on one thread, so on the machine that made the file it
+    reproduces exactly; another CPU (other SIMD kernels) may round differently, so the best
+    metric may move by 0.005 (five validation examples of 1000) and the steps to target by one
+    evaluation interval.
+    """
+    import torch
+
+    from optim.bench import RESULTS, load
+    from optim.workloads import WORKLOADS, run_trial
+
+    records = load(Path(__file__).resolve().parents[1] / RESULTS)
+    assert records, f"{RESULTS} is missing or empty: run `python -m optim.bench run`"
+    workload = WORKLOADS["logreg"]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for optimizer in ("SGD", "Adam"):
+            stored = next(r for r in records if r["workload"] == workload.name and r["optimizer"] == optimizer
+                          and r["role"] == "reseed")
+            again = run_trial(workload, optimizer, stored["hyper"], stored["seed"])
+            assert abs(again["best_metric"] - stored["best_metric"]) <= 0.005, (optimizer, again, stored)
+            if math.isinf(stored["steps_to_target"]):
+                assert math.isinf(again["steps_to_target"])
+            else:
+                assert abs(again["steps_to_target"] - stored["steps_to_target"]) <= workload.eval_every
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_the_results_file_holds_every_trial_of_its_workloads():
+    """Every (workload, optimizer) pair in the file has its default trial, the full budget, and the reseeds."""
+    from optim.bench import BUDGET, RESULTS, SEEDS, SPACES, applies, load
+
+    records = load(Path(__file__).resolve().parents[1] / RESULTS)
+    for workload in sorted({r["workload"] for r in records}):
+        for optimizer in SPACES:
+            if not applies(optimizer, workload):
+                continue
+            roles = [r["role"] for r in records if r["workload"] == workload and r["optimizer"] == optimizer]
+            assert sorted(roles) == sorted(["default"] + ["tune"] * BUDGET + ["reseed"] * len(SEEDS)), \
+                (workload, optimizer, roles)
