@@ -63,14 +63,29 @@ Not reproduced: ``pytorch_optimizer.ScalableShampoo`` (Anil et al.'s scalable va
   ``Q_0``, ``Q_1``, ``GG_0``, ``GG_1`` (index = the side: 0 rows, 1 columns), and the step counter
   is per parameter.
 
-Differences between the oracle and the authors' current ``soap.py`` (``nikhilvyas/SOAP``, commit
-01df676, read for this module): the authors' defaults are ``betas=(0.9, 0.95)``,
-``shampoo_beta=0.95``, ``precondition_frequency=2`` (oracle: (0.95, 0.95), β₂, 10); the argument
-names are ``max_precond_dim`` and ``normalize_grads``; they keep *debiased* averages of m, v and of
-L, R (β replaced by 1 − (1 − β)/(1 − βˢ), so L and R start at GGᵀ, GᵀG exactly) instead of a
-bias-corrected step size; ε bounds √v from below (max(√v, ε)) instead of being added; the QR is in
-the statistics' dtype; all state is float32; normalisation divides by the RMS + 1e-30; and they add
-a linear warm-up (``warmup_steps``). This class follows the oracle in all of these.
+The authors' ``soap.py`` (``nikhilvyas/SOAP``, read in its repository for this module) exists in two
+versions. The default branch ``main`` (head a1e5535; ``soap.py`` last changed in f42d296, 2024-12-02) and
+the repository's README have the oracle's defaults: ``betas=(0.95, 0.95)``, ``shampoo_beta=-1`` (meaning
+β₂), ``precondition_frequency=10`` (the README: ``SOAP(lr=3e-3, betas=(.95, .95), weight_decay=.01,
+precondition_frequency=10)``). Since f42d296 ("momentum change") ``main`` keeps m *in the eigenbasis*:
+it averages the rotated gradient and rotates m back and forth around each refresh of the basis, unlike
+the oracle, this class and the chapter's equation, which keep m in the original space. The ``develop``
+branch (head aee548f, 2024-11-14; ``soap.py`` last changed 2024-11-09) is a rewrite of November 2024,
+not merged into ``main``, and differs from the oracle more:
+
+* defaults ``betas=(0.9, 0.95)``, ``shampoo_beta=0.95``, ``precondition_frequency=2``; argument names
+  ``max_precond_dim`` and ``normalize_grads``;
+* ``shampoo_beta`` is accepted but never read: L and R are averaged with the debiased β₂;
+* it keeps *debiased* averages of m, v and of L, R (β replaced by 1 − (1 − β)/(1 − βˢ), so L and R start
+  at GGᵀ, GᵀG exactly) instead of a bias-corrected step size; ε bounds √v from below (max(√v, ε))
+  instead of being added;
+* weight decay is applied *before* the step and with the sign flipped: ``update_param_`` receives the
+  step size −α and multiplies the weights by 1 − λ(−α) = 1 + λα, so they grow (with α = 0.1, λ = 0.5 and
+  a gradient of 1e-30 a weight goes 1.0 → 1.05 → 1.1025 → 1.158, run for this module);
+* the QR is in the statistics' dtype; all state is float32; normalisation divides by the RMS + 1e-30; and
+  it adds a linear warm-up (``warmup_steps``).
+
+This class follows the oracle in all of these.
 """
 import numpy as np
 

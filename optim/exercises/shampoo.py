@@ -43,6 +43,8 @@ def _cases(rng):
         Case("a 1×1 weight: Shampoo is AdaGrad with g²'s square root split in two", _args(rng, 1, 1)),
         Case("gradients near 1e-3, ε = 1e-3", {**_args(rng, 3, 3), "g": numbers(rng, (3, 3), 1e-3), "eps": 1e-3}),
         Case("gradients near 100", {**_args(rng, 4, 4), "g": numbers(rng, (4, 4), 100.0)}),
+        Case("a 3×2 weight: L is 3×3, R is 2×2", _args(rng, 3, 2)),
+        Case("a 2×4 weight: L is 2×2, R is 4×4", _args(rng, 2, 4)),
     ]
 
 
@@ -110,8 +112,8 @@ Return the tuple `(w, L, R)` with the new values (L and R without the ε), as ne
                 _swapped),
         Mistake("ε added after the root: (L^(1/4) + εI)^(−1)",
                 "ε regularises the statistic itself, before the root: (L + εI)^(−1/4), as Shampoo starts "
-                "L at εI. Added after the root it shifts every eigenvalue by ε instead of by ε^(1/4) "
-                "in the root's units.", _eps_after),
+                "L at εI. Added after the root it is another matrix: for a zero eigenvalue of L, the fourth "
+                "root becomes ε instead of ε^(1/4).", _eps_after),
         Mistake("the statistics are not accumulated: L = G Gᵀ",
                 "Shampoo sums the outer products over all steps, L ← L + G Gᵀ, like AdaGrad sums g². "
                 "From this step's gradient alone the preconditioner is rank-deficient and forgets the past.",

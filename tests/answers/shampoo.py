@@ -32,5 +32,9 @@ HAND_COMPUTED = {
         # G = diag(2, 1): L = R = diag(4, 1), step = diag(4^(−1/4)·2·4^(−1/4), 1) = I: w = −0.5 I
         ((np.zeros((2, 2)), np.diag([2.0, 1.0]), np.zeros((2, 2)), np.zeros((2, 2)), 0.5, 0.0),
          (-0.5 * np.eye(2), np.diag([4.0, 1.0]), np.diag([4.0, 1.0]))),
+        # a 1×2 weight, G = [2, 0]: L = 12 + 4 = 16 (a number), R = diag(12, 1) + diag(4, 0) = diag(16, 1);
+        # step = 16^(−1/4) · [2, 0] · diag(16^(−1/4), 1) = ½ · [1, 0]: w = −[0.5, 0]
+        ((np.zeros((1, 2)), np.array([[2.0, 0.0]]), np.array([[12.0]]), np.diag([12.0, 1.0]), 1.0, 0.0),
+         (np.array([[-0.5, 0.0]]), np.array([[16.0]]), np.diag([16.0, 1.0]))),
     ],
 }
