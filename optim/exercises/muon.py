@@ -115,8 +115,8 @@ are the matrix, leading axes are independent runs (use `np.swapaxes(X, -1, -2)` 
 """,
     mistakes=(
         Mistake("Newton–Schulz on the un-normalised matrix",
-                "The iteration only pulls singular values in (0, ~1.1] towards 1; larger ones are "
-                "thrown out (σ = 2 gives p(2) ≈ 39, and it explodes from there). Divide u by its "
+                "The iteration pulls singular values in (0, ≈1.26) towards a band around 1; values above "
+                "≈1.26 explode (σ = 2 gives p(2) ≈ 34, and it grows from there). Divide u by its "
                 "Frobenius norm first: ‖u‖_F ≥ σ_max, so every σ lands in (0, 1].", _unnormalised),
         Mistake("the Gram matrix on the wrong side: A = XᵀX, then A·X",
                 "A must be X Xᵀ when it multiplies X from the left (or XᵀX from the right: X·A). "
