@@ -14,7 +14,7 @@ DS = (0.01, 0.1, 0.3)                 # never 1: there, d and d² coincide
 
 
 def prodigy_d(w, g, w0, s, r, d, lr, beta3):
-    """The reference: optim.Prodigy with d0 = 1 (then λ = d²·lr exactly, as in the paper's form)."""
+    """The reference: optim.Prodigy with d0 = 1 (prodigyopt weighs by d²·lr/d0, so then λ = d²·lr exactly)."""
     w, g, w0, s = (np.asarray(a, dtype=float) for a in (w, g, w0, s))
     prodigy = optim.Prodigy(lr=lr, beta3=beta3, d0=1.0)
     _, state = one_step(prodigy, w, g, p0=w0, s=s, d_numerator=r, d=d, d_max=d)
@@ -102,7 +102,8 @@ register(Exercise(
     name="prodigy_d", chapter=CHAPTER, reference=prodigy_d,
     make_cases=_cases, returns=("d", "r", "s"),
     task="""
-Prodigy's estimate of the distance to the solution, one step (the paper's form, β₃ = beta3):
+Prodigy's estimate of the distance to the solution, one step, in the form of the reference code
+prodigyopt (with d₀ = 1; the paper also multiplies λ by (1 − β₃), which cancels in r/‖s‖₁), β₃ = beta3:
 
     λ  = d²·lr                               (the weight of this step)
     r ← β₃·r + λ·⟨g, w0 − w⟩                  (⟨·,·⟩: the sum over all weights)
