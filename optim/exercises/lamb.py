@@ -58,16 +58,20 @@ def _norm(x):
 
 
 def _step(W, G, m, v, t, lr, beta1, beta2, eps, weight_decay, *, ratio_of="update", decay="inside",
-          guard=True, norm=_norm, correct=True):
+          guard=True, norm=_norm, correct=True, paper_moments=False, clamp=10.0, eps_in_ratio=True):
     W, G = np.asarray(W, dtype=float), np.asarray(G, dtype=float)
     m = beta1 * m + (1 - beta1) * G
     v = beta2 * v + (1 - beta2) * G * G
-    adam = m / (np.sqrt(v) + eps)
+    if paper_moments:                       # the paper's m̂, V̂ inside r, and no correction of the step
+        adam = (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+        correct = False
+    else:
+        adam = m / (np.sqrt(v) + eps)
     r = adam + weight_decay * W if decay == "inside" else adam
-    w_norm = np.minimum(norm(W), 10.0)
+    w_norm = norm(W) if clamp is None else np.minimum(norm(W), clamp)
     u_norm = norm(r if ratio_of == "update" else G)
     with np.errstate(divide="ignore", invalid="ignore"):
-        trust = w_norm / (u_norm + eps)
+        trust = w_norm / (u_norm + eps) if eps_in_ratio else w_norm / u_norm
     if guard:
         trust = np.where((w_norm == 0) | (u_norm == 0), 1.0, trust)
     step = trust * r if decay == "inside" else trust * r + weight_decay * W
@@ -92,6 +96,18 @@ def _global_norm(*args):
 
 def _no_correction(*args):
     return _step(*args, correct=False)
+
+
+def _paper_moments(*args):
+    return _step(*args, paper_moments=True)
+
+
+def _no_clamp(*args):
+    return _step(*args, clamp=None)
+
+
+def _no_eps_in_ratio(*args):
+    return _step(*args, eps_in_ratio=False)
 
 
 def _state_in_place(W, G, m, v, t, lr, beta1, beta2, eps, weight_decay):
@@ -132,8 +148,8 @@ the inputs unchanged.
                 "from that sum.", _decay_after_ratio),
         Mistake("no guard for a zero norm",
                 "A layer of zeros (‖w‖ = 0) would get trust 0 and never move. The rule sets the "
-                "ratio to 1 when ‖w‖ = 0 or ‖r‖ = 0, so a zero-initialised layer takes a plain Adam "
-                "step.", _no_zero_guard),
+                "ratio to 1 when ‖w‖ = 0 or ‖r‖ = 0, so a zero-initialised layer takes an unscaled "
+                "step lr/(1 − β₁ᵗ)·r.", _no_zero_guard),
         Mistake("one norm over all layers instead of one per layer",
                 "The whole point is a ratio per layer: take the norms along the last axis "
                 "(np.linalg.norm(W, axis=-1, keepdims=True)), not over the whole array.",
@@ -142,6 +158,19 @@ the inputs unchanged.
                 "optim.LAMB (as pytorch_optimizer.Lamb) divides the learning rate by 1 − β₁ᵗ after "
                 "the trust ratio: lr/(1 − β₁ᵗ)·trust·r. Early steps are up to 1/(1 − β₁) times longer.",
                 _no_correction),
+        Mistake("bias-corrected m̂, V̂ as in the paper",
+                "The paper's form divides m by 1 − β₁ᵗ and v by 1 − β₂ᵗ inside r and leaves the step "
+                "alone. optim.LAMB (as pytorch_optimizer.Lamb) does neither: r = m/(√v + ε) + λw from the "
+                "raw averages, and the step is divided by 1 − β₁ᵗ after the trust ratio (see the table in "
+                "the chapter's section on what the libraries do).",
+                _paper_moments),
+        Mistake("no clamp at 10",
+                "optim.LAMB (as pytorch_optimizer.Lamb) uses min(‖w‖, 10) in the ratio, not ‖w‖: a layer "
+                "whose norm exceeds 10 moves by at most about lr·10/(1 − β₁ᵗ) per step.", _no_clamp),
+        Mistake("no ε in the ratio",
+                "The ratio is min(‖w‖, 10)/(‖r‖ + ε), with the same ε as in m/(√v + ε). Without it the "
+                "step is longer by a factor 1 + ε/‖r‖: small, but more than the check tolerates.",
+                _no_eps_in_ratio),
         Mistake("updated the state in place",
                 "`m[...] = ...` or `m *= beta1` changes the caller's arrays. Write "
                 "`m = beta1 * m + (1 - beta1) * G`: new arrays, the old state untouched.",
