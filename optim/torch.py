@@ -313,6 +313,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         keys = self.spec.torch_keys
         for group in self.param_groups:
             h = core.Hyper(hyper_of(group, self.spec.fixed))
+            shared = self._group_values(group, h)
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -320,9 +321,18 @@ class RuleOptimizer(torch.optim.Optimizer):
                 if not state:
                     self._init_state(p, state, h)
                 slots = Slots.load(state, keys)
-                self.spec.update(p, p.grad, slots, h, SPARSE if p.grad.is_sparse else INPLACE)
+                self._tensor_update(p, p.grad, slots, h, SPARSE if p.grad.is_sparse else INPLACE, shared)
                 slots.store(state, keys)
         return loss
+
+    # Two hooks for rules with values shared by a whole param group (Schedule-Free's averaging
+    # weight): computed once per group, before its tensors, and handed to each tensor's update.
+    def _group_values(self, group: dict, h: core.Hyper):
+        """What the group's tensors share this step (nothing for an element-wise rule)."""
+        return None
+
+    def _tensor_update(self, p, g, slots, h, ops, shared) -> None:
+        self.spec.update(p, g, slots, h, ops)
 
 
 def hyper_of(group: dict, fixed: dict) -> dict:
@@ -530,33 +540,21 @@ class _ScheduleFree(RuleOptimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        if any(p.grad is not None and p.grad.is_sparse for group in self.param_groups for p in group["params"]):
-            raise RuntimeError(f"{type(self).__name__} does not support sparse gradients"
-                               " (use optim.torch.LazyAdam for embeddings)")
         if not self.param_groups[0]["train_mode"]:
             raise RuntimeError(f"{type(self).__name__}: optimizer was not in train mode when step is called "
                                f"(call opt.train() before training and opt.eval() before evaluating, where you "
                                f"call model.train() and model.eval(); see optim.schedulefree)")
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        keys = self.spec.torch_keys
-        for group in self.param_groups:
-            h = core.Hyper(hyper_of(group, self.spec.fixed))
-            counters = SimpleNamespace(t=group["k"], lr_max=group["lr_max"], weight_sum=group["weight_sum"])
-            lr, c = _sf.averaging_weight(counters, h)        # once per group, as the oracle
-            group.update(k=counters.t, lr_max=counters.lr_max, weight_sum=counters.weight_sum, scheduled_lr=lr)
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if not state:
-                    self._init_state(p, state, h)
-                slots = Slots.load(state, keys)
-                self.tensor_step(p, p.grad, slots, h, INPLACE, lr, c, counters.t)
-                slots.store(state, keys)
-        return loss
+        return super().step(closure)
+
+    def _group_values(self, group, h):
+        """The averaging weight, once per group as the oracle computes it: (lr, c, t)."""
+        counters = SimpleNamespace(t=group["k"], lr_max=group["lr_max"], weight_sum=group["weight_sum"])
+        lr, c = _sf.averaging_weight(counters, h)
+        group.update(k=counters.t, lr_max=counters.lr_max, weight_sum=counters.weight_sum, scheduled_lr=lr)
+        return lr, c, counters.t
+
+    def _tensor_update(self, p, g, slots, h, ops, shared):
+        self.tensor_step(p, g, slots, h, ops, *shared)
 
 
 _SF_FOREACH = hasattr(torch, "_foreach_mul_")      # the oracle's default for foreach
