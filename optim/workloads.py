@@ -256,6 +256,10 @@ def takes_sparse(name: str) -> bool:
     return bool(getattr(cls, "supports_sparse", False))
 
 
+def _finite(g) -> bool:
+    return bool(torch.isfinite(g.coalesce().values() if g.is_sparse else g).all())
+
+
 def run_trial(workload: Workload, optimizer: str, kwargs: dict, seed: int) -> dict:
     """Train ``workload`` with one optimizer configuration; the record the results file keeps."""
     torch.manual_seed(seed)
@@ -275,6 +279,9 @@ def run_trial(workload: Workload, optimizer: str, kwargs: dict, seed: int) -> di
             diverged = True
             break
         loss.backward()
+        if not all(_finite(p.grad) for p in task.model.parameters() if p.grad is not None):
+            diverged = True               # before the step: an eigendecomposition of NaNs can stall
+            break
         opt.step()
         train_seconds += time.perf_counter() - t0
         trained += 1
