@@ -304,12 +304,7 @@ class RuleOptimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        if not self.supports_sparse and any(p.grad is not None and p.grad.is_sparse
-                                            for group in self.param_groups for p in group["params"]):
-            # checked before any parameter moves, so a refused step changes nothing
-            raise RuntimeError(f"{type(self).__name__} does not support sparse gradients"
-                               " (use optim.torch.LazyAdam for embeddings; SGD and Adagrad"
-                               " take them too, as in torch.optim)")
+        self._refuse_sparse()
         keys = self.spec.torch_keys
         for group in self.param_groups:
             h = core.Hyper(hyper_of(group, self.spec.fixed))
@@ -324,6 +319,14 @@ class RuleOptimizer(torch.optim.Optimizer):
                 self._tensor_update(p, p.grad, slots, h, SPARSE if p.grad.is_sparse else INPLACE, shared)
                 slots.store(state, keys)
         return loss
+
+    def _refuse_sparse(self) -> None:
+        """Checked before any parameter moves, so a refused step changes nothing."""
+        if not self.supports_sparse and any(p.grad is not None and p.grad.is_sparse
+                                            for group in self.param_groups for p in group["params"]):
+            raise RuntimeError(f"{type(self).__name__} does not support sparse gradients"
+                               " (use optim.torch.LazyAdam for embeddings; SGD and Adagrad"
+                               " take them too, as in torch.optim)")
 
     # Two hooks for rules with values shared by a whole param group (Schedule-Free's averaging
     # weight): computed once per group, before its tensors, and handed to each tensor's update.
@@ -670,8 +673,7 @@ class _DAdaptation(RuleOptimizer):
             with torch.enable_grad():
                 loss = closure()
         groups, spec, keys = self.param_groups, self.spec, self.spec.torch_keys
-        if any(p.grad is not None and p.grad.is_sparse for group in groups for p in group["params"]):
-            raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+        self._refuse_sparse()
         lr = max(group["lr"] for group in groups)
         first = groups[0]
         c = spec.scalars_of(SimpleNamespace(**first), core.Hyper(hyper_of(first, spec.fixed)), lr)

@@ -250,6 +250,8 @@ DENSE_ONLY = dense_only_optimizers()
 def test_other_torch_face_optimizers_refuse_a_sparse_gradient_clearly(name):
     table = torch.tensor(initial_table(), requires_grad=True)
     opt = DENSE_ONLY[name]([table])
+    if hasattr(opt, "train"):        # Schedule-Free trains in train mode (it starts in eval mode)
+        opt.train()
     table.grad = sparse_grad(np.array([1, 1, 4]), np.ones((3, DIM)))
     before = table.detach().clone()
     with pytest.raises(RuntimeError, match=r"does not support sparse gradients.*LazyAdam"):
