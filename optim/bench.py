@@ -238,8 +238,10 @@ ONLY_ON = {"LazyAdam": {"embedding"}}
 #: embedding table's 5000 x 5000 left statistic would need an eigendecomposition per root;
 #: Muon needs hidden 2-D weights: logistic regression and the embedding model have only a table
 #: and their last layer, the CNN only
-#: kernels and the last layer (torch.optim.Muon refuses kernels; its authors flatten them)
-NOT_ON = {"Shampoo": {"embedding"}, "Muon": {"logreg", "digits_cnn", "embedding"}}
+#: kernels and the last layer (torch.optim.Muon refuses kernels; its authors flatten them);
+#: optim.torch's Shampoo and SOAP precondition 1-D and 2-D tensors only, so not the CNN's 4-D kernels
+NOT_ON = {"Shampoo": {"embedding", "digits_cnn"}, "SOAP": {"digits_cnn"},
+          "Muon": {"logreg", "digits_cnn", "embedding"}}
 
 
 def applies(optimizer: str, workload: str) -> bool:
