@@ -26,7 +26,8 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 __all__ = ["LogUniform", "Uniform", "Choice", "SearchSpace", "trials", "steps_to_target",
-           "best_trials", "performance_profile", "config_hash"]
+           "best_trials", "performance_profile", "config_hash", "seed_median", "scores",
+           "within_seed_noise", "good_lr_span", "benchmark_score"]
 
 
 # ------------------------------------------------------------------ search spaces
@@ -161,6 +162,80 @@ def performance_profile(times: Mapping[str, Mapping[str, float]], taus: Sequence
             t = times[w].get(o, math.inf)
             ratios[o].append(t / fastest if math.isfinite(t) and math.isfinite(fastest) else math.inf)
     return {o: [float(np.mean([r <= tau for r in ratios[o]])) for tau in taus] for o in optimizers}
+
+
+def seed_median(values: Sequence[float]) -> float:
+    """The median of a few seeds' steps to target; ``inf`` (never reached) sorts last, so it counts."""
+    return float(np.median(np.asarray(values, dtype=float)))
+
+
+def scores(records: Iterable[Mapping]) -> dict:
+    """(workload, optimizer) -> what the chapter reports of one pair's trials.
+
+    ``default``: the untuned trial's steps to target; ``tuned``: the best tuned trial's (seed 0,
+    the seed tuning chose on); ``seeds``: the chosen configuration's steps on every seed (0, then
+    the reseeds); ``score``: their median (:func:`seed_median`), the pair's primary score;
+    ``lr``: the chosen learning rate; ``trials``: the tuned trials' (lr, steps to target,
+    best metric), by lr.
+    """
+    by_pair: dict = {}
+    for r in records:
+        by_pair.setdefault((r["workload"], r["optimizer"]), []).append(r)
+    out = {}
+    for pair, rs in by_pair.items():
+        tuned = [r for r in rs if r["role"] == "tune"]
+        if not tuned:
+            continue
+        best = best_trials(tuned)[pair]
+        reseeds = sorted((r for r in rs if r["role"] == "reseed"), key=lambda r: r["seed"])
+        default = [r["steps_to_target"] for r in rs if r["role"] == "default"]
+        seeds = [best["steps_to_target"]] + [r["steps_to_target"] for r in reseeds]
+        out[pair] = dict(default=default[0] if default else math.nan, tuned=best["steps_to_target"],
+                         seeds=seeds, score=seed_median(seeds), lr=best["hyper"].get("lr", math.nan),
+                         trials=sorted((r["hyper"]["lr"], r["steps_to_target"], r["best_metric"])
+                                       for r in tuned))
+    return out
+
+
+def within_seed_noise(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Do two optimizers' per-seed steps overlap (the range of one meets the range of the other)?"""
+    return bool(min(a) <= max(b) and min(b) <= max(a))
+
+
+def good_lr_span(trials: Sequence[tuple], within: float = 2.0) -> float:
+    """How wide the good learning rates are: decades between the smallest and largest tuned lr whose
+    steps to target are within a factor ``within`` of the best trial's (0 for one good trial,
+    ``nan`` when no trial reached the target). ``trials``: (lr, steps, ...) rows, as :func:`scores` gives."""
+    best = min((t[1] for t in trials), default=math.inf)
+    if not math.isfinite(best):
+        return math.nan
+    good = [t[0] for t in trials if t[1] <= within * best]
+    return float(math.log10(max(good) / min(good)))
+
+
+def benchmark_score(times: Mapping[str, Mapping[str, float]], r_max: float = 4.0) -> dict:
+    """AlgoPerf's score: the area under each optimizer's performance profile from τ = 1 to ``r_max``,
+    divided by ``r_max − 1``, so 1 is fastest on every workload and 0 never within ``r_max`` of it
+    (AlgoPerf's documentation, "Integrating performance profiles for the benchmark score": r_max = 4).
+
+    The profile is a step function, so the integral is exact: a workload where the ratio to the
+    fastest is r adds (r_max − r)/(r_max − 1) of it when r ≤ r_max, nothing otherwise (nor when never
+    reached), and the score is the mean over workloads.
+    """
+    if not r_max > 1:
+        raise ValueError(f"r_max must be greater than 1, got {r_max}")
+    optimizers = sorted({o for row in times.values() for o in row})
+    if not times:
+        raise ValueError("benchmark_score needs at least one workload")
+    out = {}
+    for o in optimizers:
+        parts = []
+        for row in times.values():
+            fastest, t = min(row.values(), default=math.inf), row.get(o, math.inf)
+            r = t / fastest if math.isfinite(t) and math.isfinite(fastest) else math.inf
+            parts.append(max(0.0, r_max - r) / (r_max - 1) if math.isfinite(r) else 0.0)
+        out[o] = float(np.mean(parts))
+    return out
 
 
 def config_hash(config: Mapping) -> str:

@@ -142,3 +142,59 @@ def test_the_results_file_holds_every_trial_of_its_workloads():
             roles = [r["role"] for r in records if r["workload"] == workload and r["optimizer"] == optimizer]
             assert sorted(roles) == sorted(["default"] + ["tune"] * BUDGET + ["reseed"] * len(SEEDS)), \
                 (workload, optimizer, roles)
+
+
+# ------------------------------------------------------------------ the chapter's analysis
+
+def test_seed_median_counts_a_seed_that_never_reached_the_target():
+    from optim.bench import seed_median
+    assert seed_median([80.0, 120.0, math.inf]) == 120.0
+    assert seed_median([math.inf, math.inf, 60.0]) == math.inf
+    assert seed_median([40.0, 60.0]) == 50.0
+
+
+def test_scores_pick_the_best_tuned_trial_and_its_reseeds():
+    from optim.bench import scores
+    rec = lambda role, lr, steps, seed=0, metric=0.9: dict(  # noqa: E731
+        workload="w", optimizer="A", role=role, hyper={"lr": lr}, seed=seed, steps_to_target=steps,
+        best_metric=metric, higher_is_better=True)
+    records = [rec("default", 1e-3, math.inf), rec("tune", 1e-2, 100.0), rec("tune", 1e-1, 60.0),
+               rec("tune", 1.0, math.inf, metric=0.5), rec("reseed", 1e-1, 80.0, seed=2),
+               rec("reseed", 1e-1, math.inf, seed=1)]
+    s = scores(records)["w", "A"]
+    assert s["default"] == math.inf and s["tuned"] == 60.0 and s["lr"] == 1e-1
+    assert s["seeds"] == [60.0, math.inf, 80.0] and s["score"] == 80.0      # seeds in order 0, 1, 2
+    assert [t[:2] for t in s["trials"]] == [(1e-2, 100.0), (1e-1, 60.0), (1.0, math.inf)]
+
+
+def test_within_seed_noise_is_overlap_of_the_seed_ranges():
+    from optim.bench import within_seed_noise
+    assert within_seed_noise([60, 80, 100], [100, 120, 140])          # they touch at 100
+    assert not within_seed_noise([60, 80], [100, 120])
+    assert not within_seed_noise([60, 80], [math.inf, math.inf])
+    assert within_seed_noise([60, math.inf], [100, 120])
+
+
+def test_good_lr_span_in_decades():
+    from optim.bench import good_lr_span
+    trials = [(1e-4, math.inf), (1e-3, 300.0), (1e-2, 100.0), (1e-1, 150.0), (1.0, math.inf)]
+    assert good_lr_span(trials) == pytest.approx(1.0)                 # 1e-2 and 1e-1 are within 2x
+    assert good_lr_span(trials, within=3.0) == pytest.approx(2.0)
+    assert good_lr_span([(1e-2, 50.0)]) == 0.0
+    assert math.isnan(good_lr_span([(1e-2, math.inf), (1e-1, math.inf)]))
+
+
+def test_benchmark_score_by_hand():
+    """Ratios A (1, 2, 1), B (2, 1, inf), r_max = 4: A (1 + 2/3 + 1)/3 = 8/9, B (2/3 + 1 + 0)/3 = 5/9;
+    and it is the area under performance_profile, integrated on a fine grid."""
+    from optim.bench import benchmark_score
+    times = {"w1": {"A": 10, "B": 20}, "w2": {"A": 30, "B": 15}, "w3": {"A": 40, "B": math.inf}}
+    score = benchmark_score(times)
+    assert score["A"] == pytest.approx(8 / 9) and score["B"] == pytest.approx(5 / 9)
+    taus = np.linspace(1, 4, 30001)
+    profile = performance_profile(times, taus)
+    for o in "AB":
+        assert np.trapezoid(profile[o], taus) / 3 == pytest.approx(score[o], abs=1e-3)
+    assert benchmark_score({"w": {"A": 10, "B": 50}})["B"] == 0.0        # beyond r_max: no credit
+    with pytest.raises(ValueError, match="r_max"):
+        benchmark_score(times, r_max=1.0)
