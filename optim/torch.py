@@ -945,3 +945,102 @@ class Ranger(Lookahead):
         inner = _CentralizedRAdam(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                   use_gc=use_gc, gc_conv_only=gc_conv_only)
         super().__init__(inner, k=k, alpha=alpha)
+
+
+# ---- 8-bit optimizer state (chapter "memory") ----
+from . import quantize as _quantize  # noqa: E402  (NumPy-only; imported here for the 8-bit classes)
+
+
+class _EightBitState:
+    """Adam's m and v kept as blockwise-quantised bytes (:mod:`optim.quantize`), the rule run on a float copy.
+
+    Per tensor of at least ``min_8bit_size`` elements, ``state[p]`` holds ``step``, ``exp_avg`` and
+    ``exp_avg_sq`` as ``uint8`` codes in the parameter's shape, and ``exp_avg_absmax`` /
+    ``exp_avg_sq_absmax``, one float32 per block of ``block_size`` elements of the flattened tensor
+    (the last block shorter): 2 bytes per parameter plus 8 bytes per block. m uses the signed dynamic
+    map, v (never negative) the unsigned one. Smaller tensors keep Adam's float state, as
+    bitsandbytes does (its ``min_8bit_size`` is 4096). A step dequantises m and v into temporaries,
+    runs the package's own Adam rule on them (:func:`optim.adam.adam_update`, not a second Adam),
+    and quantises them back.
+
+    Deliberate differences from ``bitsandbytes`` 0.50.2's ``Adam8bit``/``AdamW8bit``: the block is
+    2048 elements by default (the paper's; bitsandbytes' optimizers use 256: pass ``block_size=256``);
+    ``Adam8bit``'s weight decay is torch.optim.Adam's L2 term (bitsandbytes' CPU kernel decays the
+    weights as AdamW does for both classes); no ``percentile_clipping``, ``optim_bits``, ``is_paged``;
+    ``amsgrad=True`` is refused.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=None, amsgrad=False, *,
+                 min_8bit_size=4096, block_size=_quantize.BLOCK, maximize=False, foreach=None):
+        if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1:
+            raise ValueError(f"Invalid block_size: {block_size!r} (allowed: an integer, 1 <= block_size; "
+                             f"the paper uses 2048, bitsandbytes' 8-bit optimizers 256)")
+        if isinstance(min_8bit_size, bool) or not isinstance(min_8bit_size, (int, np.integer)) or min_8bit_size < 0:
+            raise ValueError(f"Invalid min_8bit_size: {min_8bit_size!r} (allowed: an integer, 0 <= min_8bit_size; "
+                             f"smaller tensors keep float32 state)")
+        if amsgrad:
+            raise ValueError(f"Invalid amsgrad: {amsgrad!r} (allowed: False; the 8-bit state keeps m and v only)")
+        self._eight_bit = dict(block_size=int(block_size), min_8bit_size=int(min_8bit_size))
+        if weight_decay is None:
+            weight_decay = self.spec.defaults["weight_decay"]
+        RuleOptimizer.__init__(self, params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                               amsgrad=amsgrad, maximize=maximize, foreach=foreach)
+
+    def add_param_group(self, param_group):
+        for key, value in self._eight_bit.items():
+            param_group.setdefault(key, value)
+        super().add_param_group(param_group)
+
+    def _init_state(self, p, state, h):
+        if p.numel() < h.min_8bit_size:
+            return super()._init_state(p, state, h)
+        blocks = _quantize.n_blocks(p.numel(), h.block_size)
+        state["step"] = INPLACE.counter(0)
+        for key in ("exp_avg", "exp_avg_sq"):      # codes 0 with absmax 0: the value 0
+            state[key] = torch.zeros_like(p, dtype=torch.uint8, memory_format=torch.contiguous_format)
+            state[f"{key}_absmax"] = torch.zeros(blocks, dtype=torch.float32, device=p.device)
+
+    def _tensor_update(self, p, g, slots, h, ops, shared):
+        if slots.m.dtype != torch.uint8:
+            return super()._tensor_update(p, g, slots, h, ops, shared)
+        state, q = self.state[p], _quantize
+        if state["exp_avg_absmax"].numel() != q.n_blocks(p.numel(), h.block_size):
+            raise ValueError(f"Invalid block_size: {h.block_size} for a state quantised in "
+                             f"{state['exp_avg_absmax'].numel()} blocks of a {p.numel()}-element tensor "
+                             f"(the block size is fixed when the state is created)")
+        maps = _dynamic_maps(p.device)
+        work = SimpleNamespace(t=slots.t)
+        for name, key, signed in (("m", "exp_avg", True), ("v", "exp_avg_sq", False)):
+            setattr(work, name, q.dequantize(state[key], state[f"{key}_absmax"], maps[signed],
+                                             h.block_size).to(p.dtype))
+        self.spec.update(p, g, work, h, ops)          # the package's Adam rule, on float temporaries
+        slots.t = work.t
+        for name, key, signed in (("m", "exp_avg", True), ("v", "exp_avg_sq", False)):
+            codes, absmax = q.quantize(getattr(work, name), maps[signed], h.block_size)
+            state[key].copy_(codes)
+            state[f"{key}_absmax"].copy_(absmax)
+        slots.m, slots.v = state["exp_avg"], state["exp_avg_sq"]
+
+
+_MAPS: dict = {}
+
+
+def _dynamic_maps(device) -> dict:
+    """{True: the signed dynamic map, False: the unsigned one} as float32 tensors on ``device`` (made once)."""
+    key = str(device)
+    if key not in _MAPS:
+        _MAPS[key] = {s: torch.as_tensor(_quantize.dynamic_map(s), device=device) for s in (True, False)}
+    return _MAPS[key]
+
+
+class Adam8bit(_EightBitState, _torch_class(optim_np.Adam, SIGNATURES["Adam"])):
+    __doc__ = ("Adam with 8-bit blockwise-quantised state (Dettmers et al. 2022), named as "
+               "``bitsandbytes.optim.Adam8bit``; weight decay is torch.optim.Adam's (an L2 term).\n\n"
+               + _EightBitState.__doc__)
+
+
+class AdamW8bit(_EightBitState, _torch_class(optim_np.AdamW, SIGNATURES["AdamW"],
+                                             group_fixed=dict(decoupled_weight_decay=True))):
+    __doc__ = ("AdamW with 8-bit blockwise-quantised state (Dettmers et al. 2022), named as "
+               "``bitsandbytes.optim.AdamW8bit`` (default weight_decay 0.01, as there and in torch).\n\n"
+               + _EightBitState.__doc__)
