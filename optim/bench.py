@@ -319,6 +319,25 @@ NOT_ON = {"Shampoo": {"embedding", "digits_cnn"}, "SOAP": {"digits_cnn"},
           "Muon": {"logreg", "digits_cnn", "embedding"}}
 
 
+#: why a pair sits out, in words a table can print (the comments above, for every excluded pair)
+WHY_NOT = {
+    "LazyAdam": "made for sparse gradients; only the embedding workload has them",
+    ("Shampoo", "embedding"): "no cap on the preconditioned size: the 5000-row table needs a 5000 x 5000 root",
+    ("Shampoo", "digits_cnn"): "optim.torch's Shampoo preconditions 1-D and 2-D tensors; the kernels are 4-D",
+    ("SOAP", "digits_cnn"): "optim.torch's SOAP preconditions 1-D and 2-D tensors; the kernels are 4-D",
+    ("Muon", "logreg"): "no hidden 2-D weight (one linear layer)",
+    ("Muon", "embedding"): "no hidden 2-D weight (a table and the last layer)",
+    ("Muon", "digits_cnn"): "no hidden 2-D weight (4-D kernels and the last layer)",
+}
+
+
+def why_not(optimizer: str, workload: str) -> str:
+    """Why ``optimizer`` does not run on ``workload`` (``''`` when it does)."""
+    if applies(optimizer, workload):
+        return ""
+    return WHY_NOT.get((optimizer, workload)) or WHY_NOT[optimizer]
+
+
 def applies(optimizer: str, workload: str) -> bool:
     return workload in ONLY_ON.get(optimizer, {workload}) and workload not in NOT_ON.get(optimizer, ())
 

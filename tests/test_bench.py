@@ -198,3 +198,11 @@ def test_benchmark_score_by_hand():
     assert benchmark_score({"w": {"A": 10, "B": 50}})["B"] == 0.0        # beyond r_max: no credit
     with pytest.raises(ValueError, match="r_max"):
         benchmark_score(times, r_max=1.0)
+
+
+def test_every_pair_that_sits_out_says_why():
+    from optim.bench import SPACES, applies, why_not
+    from optim.workloads import WORKLOADS
+    for w in WORKLOADS:
+        for o in SPACES:
+            assert bool(why_not(o, w)) != applies(o, w), (o, w)

@@ -265,6 +265,7 @@ def _close(have: np.ndarray, want: np.ndarray, scale: float) -> bool:
         have, want = have.astype(float), want.astype(float)
     with np.errstate(all="ignore"):
         near = np.abs(have - want) <= RTOL * np.abs(want) + ATOL * scale
+    near &= np.isfinite(want)  # RTOL · inf is inf: an expected inf is matched only by the same inf
     same = (have == want) | (np.isnan(have) & np.isnan(want))
     return bool(np.all(near | same))
 
