@@ -218,6 +218,289 @@ class SparseOps(InPlaceOps):
 SPARSE = SparseOps()
 
 
+# ---------------------------------------------------------------- many tensors at once (chapter "speed")
+def _ts(o):
+    """The tensors of a TensorList, or the number itself."""
+    return o.ts if type(o) is TensorList else o
+
+
+class TensorList:
+    """Several tensors that a rule treats as one: every operator is one ``torch._foreach_*`` call.
+
+    ``foreach=True`` hands the rule TensorLists instead of tensors, so the *same* rule runs once
+    per group of tensors (same device, dtype and step count), and each of its operations is one
+    multi-tensor kernel launch instead of one launch per tensor. On CPU torch's ``_foreach_*`` ops
+    call the single-tensor kernel per tensor, so the numbers are the default loop's, bit for bit.
+    """
+
+    __slots__ = ("ts",)
+
+    def __init__(self, ts):
+        self.ts = list(ts)
+
+    def __len__(self):
+        return len(self.ts)
+
+    def __iter__(self):
+        return iter(self.ts)
+
+    def __getitem__(self, i):
+        return self.ts[i]
+
+    def __repr__(self):
+        return f"TensorList({len(self.ts)} tensors)"
+
+    # a + b, a - b, a * b, a / b, a ** b with a number or another TensorList of the same length
+    def __add__(self, o):
+        return TensorList(torch._foreach_add(self.ts, _ts(o)))
+
+    __radd__ = __add__
+
+    def __sub__(self, o):
+        return TensorList(torch._foreach_sub(self.ts, _ts(o)))
+
+    def __rsub__(self, o):          # o - a: torch's rsub is o + (-a), exact either way
+        return TensorList(torch._foreach_add(torch._foreach_neg(self.ts), o))
+
+    def __mul__(self, o):
+        return TensorList(torch._foreach_mul(self.ts, _ts(o)))
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o):
+        return TensorList(torch._foreach_div(self.ts, _ts(o)))
+
+    def __rtruediv__(self, o):      # o / a: torch's Tensor.__rtruediv__ is a.reciprocal() * o
+        out = torch._foreach_reciprocal(self.ts)
+        torch._foreach_mul_(out, o)
+        return TensorList(out)
+
+    def __pow__(self, o):
+        return TensorList(torch._foreach_pow(self.ts, _ts(o)))
+
+    def __neg__(self):
+        return TensorList(torch._foreach_neg(self.ts))
+
+    # in place, as ``s.t += 1`` is on a tensor
+    def __iadd__(self, o):
+        torch._foreach_add_(self.ts, _ts(o))
+        return self
+
+    def __isub__(self, o):
+        torch._foreach_sub_(self.ts, _ts(o))
+        return self
+
+    def __imul__(self, o):
+        torch._foreach_mul_(self.ts, _ts(o))
+        return self
+
+    def __itruediv__(self, o):
+        torch._foreach_div_(self.ts, _ts(o))
+        return self
+
+
+class ForeachOps(InPlaceOps):
+    """The element-wise ops of :class:`InPlaceOps` on TensorLists: one ``torch._foreach_*`` call each.
+
+    Only element-wise rules run with these (see ``RuleOptimizer.elementwise``); the matrix and
+    norm ops are not here, so a rule that needs them fails loudly rather than silently.
+    """
+
+    name = "torch-foreach"
+
+    @staticmethod
+    def lerp(a, b, w):
+        torch._foreach_lerp_(a.ts, b.ts, w)
+        return a
+
+    @staticmethod
+    def ema_sq(a, g, beta):
+        torch._foreach_mul_(a.ts, beta)
+        torch._foreach_addcmul_(a.ts, g.ts, g.ts, value=1 - beta)
+        return a
+
+    @staticmethod
+    def add(a, b, alpha=1.0):
+        if type(b) is TensorList:
+            torch._foreach_add_(a.ts, b.ts, alpha=alpha)
+        else:                       # a number: as Tensor.add_(number, alpha=...), tensor by tensor
+            for t in a.ts:
+                t.add_(b, alpha=alpha)
+        return a
+
+    @staticmethod
+    def plus(a, b, alpha=1.0):
+        return TensorList(torch._foreach_add(a.ts, b.ts, alpha=alpha))
+
+    @staticmethod
+    def addcmul(a, b, c, value=1.0):
+        torch._foreach_addcmul_(a.ts, b.ts, c.ts, value=value)
+        return a
+
+    @staticmethod
+    def addcdiv(a, b, c, value=1.0):
+        torch._foreach_addcdiv_(a.ts, b.ts, c.ts, value=value)
+        return a
+
+    @staticmethod
+    def mul(a, b):
+        torch._foreach_mul_(a.ts, _ts(b))
+        return a
+
+    @staticmethod
+    def copy(a, b):
+        torch._foreach_copy_(a.ts, b.ts)
+        return a
+
+    @staticmethod
+    def maximum(a, b):
+        torch._foreach_maximum_(a.ts, b.ts)
+        return a
+
+    @staticmethod
+    def sqrt(a):
+        return TensorList(torch._foreach_sqrt(a.ts))
+
+    @staticmethod
+    def sign(a):
+        return TensorList(torch._foreach_sign(a.ts))
+
+    @staticmethod
+    def clone(a):
+        return TensorList([t.detach().clone() for t in a.ts])
+
+    @staticmethod
+    def value(c):
+        """A counter the group shares (its tensors are grouped by it): the first one's number."""
+        if type(c) is TensorList:
+            return c.ts[0].item()
+        return c
+
+    @staticmethod
+    def centralize(g, conv_only=False):
+        return TensorList([InPlaceOps.centralize(t, conv_only) for t in g.ts])
+
+    @staticmethod
+    def is_sparse(g):
+        return False
+
+
+FOREACH = ForeachOps()
+
+
+class FusedOps(ForeachOps):
+    """The ops inside the compiled step (``fused=True``). Counters and the learning rate arrive as 0-d
+    float64 tensors, so a new step count or a scheduled lr does not recompile; the scalars computed from
+    them are tensors too, which the ops below take by multiplying (Inductor fuses it all into one pass)."""
+
+    name = "torch-fused"
+
+    @staticmethod
+    def value(c):
+        return c
+
+    @staticmethod
+    def add(a, b, alpha=1.0):
+        if isinstance(alpha, torch.Tensor):
+            torch._foreach_add_(a.ts, torch._foreach_mul(_ts(b), alpha) if type(b) is TensorList else b * alpha)
+            return a
+        return ForeachOps.add(a, b, alpha)
+
+    @staticmethod
+    def plus(a, b, alpha=1.0):
+        if isinstance(alpha, torch.Tensor):
+            return TensorList(torch._foreach_add(a.ts, torch._foreach_mul(b.ts, alpha)))
+        return ForeachOps.plus(a, b, alpha)
+
+    @staticmethod
+    def addcdiv(a, b, c, value=1.0):
+        if isinstance(value, torch.Tensor):      # addcdiv's own order: a + (value * b) / c
+            torch._foreach_add_(a.ts, torch._foreach_div(torch._foreach_mul(b.ts, value), c.ts))
+            return a
+        return ForeachOps.addcdiv(a, b, c, value)
+
+    @staticmethod
+    def addcmul(a, b, c, value=1.0):
+        if isinstance(value, torch.Tensor):
+            torch._foreach_add_(a.ts, torch._foreach_mul(torch._foreach_mul(b.ts, c.ts), value))
+            return a
+        return ForeachOps.addcmul(a, b, c, value)
+
+    @staticmethod
+    def lerp(a, b, w):
+        if isinstance(w, torch.Tensor):
+            torch._foreach_add_(a.ts, torch._foreach_mul(torch._foreach_sub(b.ts, a.ts), w))
+            return a
+        return ForeachOps.lerp(a, b, w)
+
+
+def _group_key(p, state: dict, keys: dict) -> tuple:
+    """Tensors that can share one multi-tensor step: same device and dtypes, same state layout,
+    same counters (step, NAdam's μ product, ...). A counter is any state entry that is not a
+    buffer of p's shape; for a 0-d parameter every entry counts, so it keeps to itself."""
+    sig = []
+    for key in keys.values():
+        v = state.get(key)
+        if v is None:
+            sig.append(None)
+        elif isinstance(v, torch.Tensor):
+            sig.append("T" if v.shape == p.shape and p.ndim else v.item())
+        else:
+            sig.append(("n", v))
+    return p.device, p.dtype, p.grad.dtype, p.grad.layout, tuple(sig)
+
+
+def _load_many(states: list, keys: dict) -> Slots:
+    """One Slots for a group of tensors: a TensorList per tensor entry, a number the group shares."""
+    fields = {}
+    for name, key in keys.items():
+        v = states[0].get(key)
+        fields[name] = TensorList([s[key] for s in states]) if isinstance(v, torch.Tensor) else v
+    return Slots(**fields)
+
+
+def _store_many(slots: Slots, states: list, keys: dict) -> None:
+    for name, key in keys.items():
+        v = getattr(slots, name)
+        if v is None:
+            continue
+        if type(v) is TensorList:
+            for s, t in zip(states, v.ts):
+                s[key] = t
+        elif isinstance(s0 := states[0].get(key), torch.Tensor) and s0.dim() == 0:
+            for s in states:        # a counter the fused step computed as a number
+                s[key].fill_(v)
+        else:
+            for s in states:
+                s[key] = v
+
+
+class _Fields:
+    """A plain attribute bag (Slots and core.Hyper, as torch.compile can build them inside a graph)."""
+
+
+def _fused_body(update, ps, gs, tensors, numbers, hyper):
+    """What ``fused=True`` compiles: the rule on TensorLists, counters as numbers (see RuleOptimizer._fused)."""
+    slots, h = _Fields(), _Fields()
+    for k, v in tensors.items():
+        setattr(slots, k, TensorList(v))
+    for k, v in numbers.items():
+        setattr(slots, k, v)
+    for k, v in hyper.items():
+        setattr(h, k, v)
+    if "betas" in hyper:
+        h.beta1, h.beta2 = hyper["betas"]
+    update(TensorList(ps), TensorList(gs), slots, h, FUSED)
+    out = {}
+    for k in list(tensors) + list(numbers):
+        v = getattr(slots, k)
+        out[k] = v.ts if type(v) is TensorList else v
+    return out
+
+
+FUSED = FusedOps()
+
+
 class Slots(SimpleNamespace):
     """The rule's view of ``optimizer.state[p]``: readable names over torch's keys.
 
@@ -262,16 +545,81 @@ class RuleOptimizer(torch.optim.Optimizer):
         self._warned = set()
         self._warn_ignored_switches(stacklevel=4)
 
+    #: the rule is element-wise (no norms, matmuls, sums over a tensor): foreach=True and fused=True run it
+    #: over a whole group of tensors at once (set by :func:`_torch_class`; see :data:`MULTI_TENSOR`)
+    elementwise = False
+
+    def _multi_tensor_ok(self, group) -> bool:
+        """foreach/fused are honoured for element-wise rules that keep the per-tensor hooks, with number
+        hyperparameters (a tensor lr takes the loop, which computes in its dtype as torch's loop does)."""
+        return (self.elementwise and type(self)._tensor_update is RuleOptimizer._tensor_update
+                and type(self)._group_values is RuleOptimizer._group_values
+                and not any(isinstance(v, torch.Tensor) for k, v in group.items() if k != "params"))
+
     def _warn_ignored_switches(self, stacklevel):
-        """foreach=True / fused=True are accepted (code written for torch runs) but warned about, once per optimizer."""
+        """foreach=True / fused=True are honoured by element-wise rules; the others accept them (code written
+        for torch runs) and say once per optimizer that they run the per-tensor loop."""
+        if self.elementwise and type(self)._tensor_update is RuleOptimizer._tensor_update \
+                and type(self)._group_values is RuleOptimizer._group_values:
+            return
         for group in self.param_groups:
             for switch in IGNORED_SWITCHES:
                 if group.get(switch) and switch not in self._warned:
                     self._warned.add(switch)
                     warnings.warn(
-                        f"optim.torch.{type(self).__name__}: {switch}=True is ignored; optim.torch runs the "
-                        f"update rule as one in-place loop over the tensors (torch.optim's foreach=False, "
-                        f"fused=False implementation)", UserWarning, stacklevel=stacklevel)
+                        f"optim.torch.{type(self).__name__}: {switch}=True is ignored; its rule is not "
+                        f"element-wise (or it overrides the per-tensor update), so optim.torch runs it as one "
+                        f"in-place loop over the tensors (torch.optim's foreach=False, fused=False "
+                        f"implementation)", UserWarning, stacklevel=stacklevel)
+
+    def _multi_tensor_step(self, group, h, keys, fused: bool) -> None:
+        """foreach/fused: the rule once per bucket of tensors that share device, dtypes and counters."""
+        buckets = {}
+        for p in group["params"]:
+            g = p.grad
+            if g is None:
+                continue
+            state = self.state[p]
+            if not state:
+                self._init_state(p, state, h)
+            if g.is_sparse:                       # sparse rows keep the loop (LazyAdam, SGD, Adagrad)
+                slots = Slots.load(state, keys)
+                self._tensor_update(p, g, slots, h, SPARSE, None)
+                slots.store(state, keys)
+                continue
+            buckets.setdefault(_group_key(p, state, keys), []).append(p)
+        for key, ps in buckets.items():
+            states = [self.state[p] for p in ps]
+            if fused:
+                self._fused(key, ps, states, h, keys)
+            else:
+                slots = _load_many(states, keys)
+                self.spec.update(TensorList(ps), TensorList([p.grad for p in ps]), slots, h, FOREACH)
+                _store_many(slots, states, keys)
+
+    def _fused(self, key, ps, states, h, keys) -> None:
+        """fused=True: the foreach rule under ``torch.compile`` (Inductor fuses its ops into one pass per
+        tensor), compiled lazily once per optimizer and bucket layout, then reused; counters go in as
+        numbers (dynamic, so a new step count does not recompile)."""
+        tensors, numbers = {}, {}
+        for name, k in keys.items():
+            v = states[0].get(k)
+            if isinstance(v, torch.Tensor) and v.shape == ps[0].shape and ps[0].ndim:
+                tensors[name] = [s[k] for s in states]
+            else:
+                numbers[name] = v.to(torch.float64) if isinstance(v, torch.Tensor) else v
+        layout = key[:4] + tuple(type(v) for v in numbers.values()) + tuple(tensors)
+        compiled = self.__dict__.setdefault("_compiled", {}).get(layout)
+        if compiled is None:
+            body = _fused_body
+            code = body.__code__.replace(co_name=f"fused_step_{id(self)}_{len(self._compiled)}")  # own cache
+            fn = type(body)(code, body.__globals__, code.co_name, body.__defaults__, body.__closure__)
+            compiled = self._compiled[layout] = torch.compile(fn)
+        hyper = {k: v for k, v in h.__dict__.items() if k not in ("beta1", "beta2")}
+        hyper["lr"] = torch.tensor(float(hyper["lr"]), dtype=torch.float64)
+        out = compiled(self.spec.update, ps, [p.grad for p in ps], tensors, numbers, hyper)
+        slots = Slots(**{k: (TensorList(v) if isinstance(v, list) else v) for k, v in out.items()})
+        _store_many(slots, states, keys)
 
     def add_param_group(self, param_group):
         super().add_param_group(param_group)
@@ -308,6 +656,9 @@ class RuleOptimizer(torch.optim.Optimizer):
         keys = self.spec.torch_keys
         for group in self.param_groups:
             h = core.Hyper(hyper_of(group, self.spec.fixed))
+            if (group.get("foreach") or group.get("fused")) and self._multi_tensor_ok(group):
+                self._multi_tensor_step(group, h, keys, bool(group.get("fused")))
+                continue
             shared = self._group_values(group, h)
             for p in group["params"]:
                 if p.grad is None:
@@ -397,6 +748,10 @@ SIGNATURES = {
     "RAdam": "lr betas eps weight_decay decoupled_weight_decay * foreach maximize capturable differentiable",
 }
 SWITCH_DEFAULTS = dict(foreach=None, fused=None, capturable=False, differentiable=False)
+#: the classes whose rule is element-wise: foreach=True / fused=True run it over a group of tensors at once
+#: (the others -- norms, matrices, a d shared by all tensors -- keep the per-tensor loop and say so)
+MULTI_TENSOR = ("SGD", "Momentum", "Nesterov", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam",
+                "RAdam", "LazyAdam", "Lion", "CentralizedRAdam")
 #: kept for code that imported it: every switch some torch.optim class has
 TORCH_SWITCHES = SWITCH_DEFAULTS
 
@@ -432,6 +787,7 @@ def _torch_class(spec: type[core.Optimizer], signature: str | None = None, **att
     __init__.__signature__ = sig
     doc = (f"torch face of :class:`optim.{spec.__name__}` — drop-in for ``torch.optim``.\n\n"
            f"{inspect.getdoc(spec.update)}")
+    attrs.setdefault("elementwise", spec.__name__ in MULTI_TENSOR)
     return type(spec.__name__, (RuleOptimizer,), dict(spec=spec, switches=switches, __init__=__init__,
                                                        __doc__=doc, __module__=__name__, **attrs))
 
@@ -945,6 +1301,130 @@ class Ranger(Lookahead):
         inner = _CentralizedRAdam(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                   use_gc=use_gc, gc_conv_only=gc_conv_only)
         super().__init__(inner, k=k, alpha=alpha)
+
+
+# ---- low-precision weights (chapter "precision") ----
+
+from . import precision as _precision   # noqa: E402  (torch-free: the rounding on bit patterns)
+
+LOW_PRECISION_DTYPES = (torch.bfloat16, torch.float16)
+
+
+def stochastic_round_bf16(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """float32 ``x`` stochastically rounded to bfloat16 (:func:`optim.precision.stochastic_bits`)."""
+    noise = torch.randint(0, 1 << _precision.LOW_BITS, x.shape, generator=generator, dtype=torch.int32,
+                          device=x.device)
+    bits = _precision.stochastic_bits(x.to(torch.float32).contiguous().view(torch.int32), noise)
+    return bits.view(torch.float32).to(torch.bfloat16)     # exact: the low 16 bits are zero
+
+
+class _LowPrecisionWeights:
+    """Mixed into an element-wise ``RuleOptimizer`` by :func:`low_precision`; see there.
+
+    For a bf16 (or fp16) parameter the rule runs in float32: on the gradient in float32, on
+    float32 state, and on a float32 weight — a temporary copy of the parameter, or the
+    master copy — and the result is written back by the chosen rounding. Other parameters
+    (float32, float64) take the base class's step unchanged.
+    """
+
+    weights = "plain"
+    seed = None
+
+    def _init_state(self, p, state, h):
+        if p.dtype not in LOW_PRECISION_DTYPES:
+            return super()._init_state(p, state, h)
+        if self.weights == "stochastic" and p.dtype != torch.bfloat16:
+            raise ValueError(f"Invalid weights: 'stochastic' for a {p.dtype} parameter (allowed: torch.bfloat16; "
+                             f"use 'master' or 'kahan' for float16)")
+        super()._init_state(p.detach().to(torch.float32), state, h)   # the rule's state in float32
+        if self.weights == "master":
+            state["master_weight"] = p.detach().to(torch.float32).clone(memory_format=torch.preserve_format)
+        elif self.weights == "kahan":
+            state["kahan_comp"] = torch.zeros_like(p, memory_format=torch.preserve_format)   # in p's dtype
+
+    def _tensor_update(self, p, g, slots, h, ops, shared):
+        if p.dtype not in LOW_PRECISION_DTYPES:
+            return super()._tensor_update(p, g, slots, h, ops, shared)
+        state = self.state[p]
+        g = g.to(torch.float32)
+        if self.weights == "master":
+            w = state["master_weight"]
+            super()._tensor_update(w, g, slots, h, ops, shared)
+            p.copy_(w)                                   # the bf16 weight: the master copy, rounded
+            return
+        old = p.to(torch.float32)
+        w = old.clone()
+        super()._tensor_update(w, g, slots, h, ops, shared)   # w: the float32 weight after the step
+        if self.weights == "plain":
+            p.copy_(w)                                   # round to nearest: drops |u| < half an ulp
+        elif self.weights == "stochastic":
+            p.copy_(stochastic_round_bf16(w, self._generator(p)))
+        else:                                            # Kahan: y = u + c; p = round(p + y); c = y − (p' − p)
+            c = state["kahan_comp"]
+            y = (w - old).add_(c.to(torch.float32))
+            p.copy_(old + y)
+            c.copy_(y.sub_(p.to(torch.float32) - old))
+
+    def _generator(self, p):
+        """A torch.Generator seeded with ``seed`` (one per optimizer and device), or torch's global one."""
+        if self.seed is None:
+            return None
+        generators = self.__dict__.setdefault("_generators", {})
+        if p.device not in generators:
+            generators[p.device] = torch.Generator(device=p.device).manual_seed(self.seed)
+        return generators[p.device]
+
+    def load_state_dict(self, state_dict):
+        """torch.optim casts floating state to the parameter's dtype on load; float32 state stays float32 here."""
+        saved = state_dict["state"]
+        ids = [i for group in state_dict["param_groups"] for i in group["params"]]
+        super().load_state_dict(state_dict)
+        params = [p for group in self.param_groups for p in group["params"]]
+        for i, p in zip(ids, params):
+            for key, value in saved.get(i, {}).items():
+                if torch.is_tensor(value) and value.is_floating_point() and key != "step":
+                    self.state[p][key] = value.to(device=p.device).clone()
+
+    def __repr__(self):
+        return f"low_precision({type(self).__mro__[2].__name__}, weights={self.weights!r})" + \
+            super().__repr__()[len(type(self).__name__):]
+
+
+def low_precision(base: type, weights: str = "master", seed: int | None = None) -> type:
+    """A drop-in class like ``base`` (an element-wise ``optim.torch`` class) for bfloat16 weights.
+
+        AdamW16 = optim.torch.low_precision(optim.torch.AdamW, weights="kahan")
+        model = model.to(torch.bfloat16)
+        opt = AdamW16(model.parameters(), lr=1e-3)      # base's arguments and defaults, unchanged
+
+    The rule runs in float32 (gradient, state, weight); ``weights`` says how the bf16
+    parameter receives the result:
+
+    * ``"plain"``: rounded to nearest — an update below half an ulp of the weight
+      (about 2⁻⁸ of it) is lost;
+    * ``"master"``: the rule runs on a float32 master copy kept in the state
+      (``master_weight``), and the parameter is its rounded copy (mixed precision, +4 bytes
+      per weight);
+    * ``"kahan"``: a compensation buffer in the parameter's dtype (``kahan_comp``, +2 bytes,
+      as optimi's ``kahan_sum`` keeps it) holds what rounding took, and adds it to the next update;
+    * ``"stochastic"``: rounded up or down at random, unbiased (bf16 only; ``seed`` seeds a
+      ``torch.Generator`` of the optimizer's own, else torch's global generator is used;
+      its state is not part of ``state_dict()``).
+
+    float32 and float64 parameters take ``base``'s step unchanged.
+    """
+    if weights not in _precision.WEIGHTS:
+        raise ValueError(f"Invalid weights: {weights!r} (allowed: {', '.join(map(repr, _precision.WEIGHTS))})")
+    if not (isinstance(base, type) and issubclass(base, RuleOptimizer)
+            and base._tensor_update is RuleOptimizer._tensor_update
+            and base._group_values is RuleOptimizer._group_values):
+        raise ValueError(f"Invalid base: {base!r} (allowed: an optim.torch class whose per-tensor update is "
+                         f"RuleOptimizer's, e.g. optim.torch.SGD, Momentum, Adam, AdamW, Lion)")
+    if seed is not None and not isinstance(seed, int):
+        raise ValueError(f"Invalid seed: {seed!r} (allowed: None or an integer)")
+    return type(base.__name__, (_LowPrecisionWeights, base),
+                dict(weights=weights, seed=seed, __module__=__name__, __doc__=base.__doc__,
+                     __qualname__=f"low_precision({base.__name__}, weights={weights!r})"))
 
 
 # ---- 8-bit optimizer state (chapter "memory") ----
