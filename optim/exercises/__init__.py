@@ -19,6 +19,7 @@ import importlib.util
 CHAPTERS = ("framework", "sgd", "momentum", "nesterov", "adagrad", "adadelta", "rmsprop",
             "adam", "nadam", "adamw", "lookahead", "radam", "ranger", "lazyadam",
             "after_adam", "lion", "adafactor", "lamb", "muon", "shampoo", "schedulefree", "prodigy",
+            "memory",
             "schedules", "finetuning", "which_optimizer")
 for _chapter in CHAPTERS:  # importing a module registers its exercises, so EXERCISES keeps book order
     if importlib.util.find_spec(f"{__name__}.{_chapter}") is not None:
