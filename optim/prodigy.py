@@ -33,8 +33,11 @@ Differences from the oracles, all deliberate:
   the torch face does the same, the NumPy face keeps a full copy (the same numbers).
 * ``fsdp_in_use=True``: the two sums are all-reduced with ``torch.distributed`` on the parameters'
   device (the oracles move them to CUDA first; DAdaptAdam's oracle all-reduces its already averaged
-  numerator, the same number); not tested with several processes here. Without an initialised
-  process group the step raises ``RuntimeError``.
+  numerator, the same number). Without an initialised process group the step raises ``RuntimeError``.
+  The torch face also turns it on by itself for FSDP2's sharded DTensor parameters (the oracles
+  look for FSDP1's ``_fsdp_flattened`` only). Under ZeRO-1 each process steps whole tensors of its
+  own, which nothing marks: pass ``fsdp_in_use=True`` there. Tested on 2 processes against one
+  (``tests/test_distributed.py``).
 * DAdaptAdam's torch face also stores ``d_hat`` in the param groups (the oracle computes it but
   keeps only ``d`` and ``numerator_weighted``): an extra key, ignored by the oracle on loading.
 

@@ -804,7 +804,30 @@ NAdam = _torch_class(optim_np.NAdam, SIGNATURES["NAdam"])
 RAdam = _torch_class(optim_np.RAdam, SIGNATURES["RAdam"])
 LazyAdam = _torch_class(optim_np.LazyAdam, supports_sparse=True)
 Lion = _torch_class(optim_np.Lion, "lr betas weight_decay * maximize")   # lion_pytorch.Lion's order; maximize is ours
-Adafactor = _torch_class(optim_np.Adafactor, "lr beta2_decay eps d weight_decay * foreach maximize")  # torch's
+class Adafactor(_torch_class(optim_np.Adafactor, "lr beta2_decay eps d weight_decay * foreach maximize")):  # torch's
+    __doc__ = _torch_class(optim_np.Adafactor).__doc__
+
+    def add_param_group(self, param_group):
+        """A matrix sharded by FSDP2 is refused: its row and column means need the whole matrix."""
+        super().add_param_group(param_group)
+        for p in self.param_groups[-1]["params"]:
+            if p.ndim >= 2 and is_sharded(p):
+                self.param_groups.pop()
+                raise ValueError(refuse_sharded("Adafactor", p, "its factored second moment averages each row "
+                                                "and each column of the whole matrix"))
+
+
+def is_sharded(p) -> bool:
+    """Is ``p`` a DTensor split across processes (FSDP2's ``fully_shard``: ``Shard(0)``)?"""
+    return any(type(placement).__name__ == "Shard" for placement in getattr(p, "placements", ()))
+
+
+def refuse_sharded(name: str, p, why: str) -> str:
+    """The message for a class that cannot step a sharded parameter (see optim.parallel)."""
+    return (f"optim.torch.{name} cannot run on a parameter sharded by FSDP2 (a DTensor of shape "
+            f"{tuple(p.shape)}, placements {tuple(p.placements)}): {why}. Train with DDP, or with ZeRO-1 "
+            f"(torch.distributed.optim.ZeroRedundancyOptimizer(params, optimizer_class=optim.torch.{name}), which "
+            f"gives each process whole tensors)")
 LARS = _torch_class(optim_np.LARS, "lr weight_decay momentum dampening trust_coefficient nesterov foreach maximize")
 
 
@@ -972,6 +995,10 @@ class _OneOrTwoDims(RuleOptimizer):
                 raise ValueError(f"optim.torch.{type(self).__name__} preconditions 1-D and 2-D tensors; got a tensor "
                                  f"of shape {tuple(p.shape)} (reshape it to a matrix, or train it with another "
                                  f"optimizer in a separate group; see optim.shampoo)")
+            if is_sharded(p):
+                self.param_groups.pop()
+                raise ValueError(refuse_sharded(type(self).__name__, p, "its preconditioners are built from "
+                                                "the whole matrix (G·Gᵀ and Gᵀ·G)"))
 
 
 class Shampoo(_OneOrTwoDims, _torch_class(optim_np.Shampoo, "lr momentum weight_decay weight_decouple fixed_decay "
@@ -1044,7 +1071,7 @@ class _DAdaptation(RuleOptimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                fsdp = fsdp or hasattr(p, "_fsdp_flattened")
+                fsdp = fsdp or hasattr(p, "_fsdp_flattened") or is_sharded(p)   # FSDP1's flag (as the oracle); FSDP2's DTensors
                 state = self.state[p]
                 if not state:
                     self._init_state(p, state, h, c)
@@ -1207,8 +1234,18 @@ class Lookahead(torch.optim.Optimizer):
     def _params(self):
         return [p for group in self.param_groups for p in group["params"]]
 
+    def _adopt_base_state(self):
+        """Base-optimizer keys written into this state move to the base optimizer's state: a
+        ``ZeroRedundancyOptimizer`` around Lookahead loads a checkpoint by assigning ``optim.state[p]``
+        the parameter's whole dict (base state and slow weights; torch/distributed/optim/
+        zero_redundancy_optimizer.py, ``load_state_dict``)."""
+        for p, state in self.state.items():
+            if len(state) > 1:
+                self.base_optimizer.state[p].update({k: state.pop(k) for k in list(state) if k != "slow_param"})
+
     @torch.no_grad()
     def step(self, closure=None):
+        self._adopt_base_state()
         loss = self.base_optimizer.step(closure)
         for group in self.param_groups:
             group["lookahead_step"] += 1
@@ -1231,6 +1268,7 @@ class Lookahead(torch.optim.Optimizer):
         Like torch.optim's, it refers to the optimizer's tensors (``torch.save`` or
         ``copy.deepcopy`` it to keep a snapshot).
         """
+        self._adopt_base_state()
         base = self.base_optimizer.state_dict()
         state = {i: dict(s) for i, s in base["state"].items()}
         for saved, group in zip(base["param_groups"], self.param_groups):
