@@ -231,7 +231,8 @@ a ratio exactly equal to τ counts. Return `rho` as an array with one entry per 
                 "must count, and so must a ratio exactly τ.", _tau_exclusive),
         Mistake("a workload nobody solves was dropped from the denominator",
                 "Keep every workload in the denominator: one that no optimizer solves counts "
-                "against all of them (Dolan and Moré's convention, and the book's).", _nobody_dropped),
+                "against all of them (AlgoPerf divides by the number of all its workloads, and so does the book).",
+                _nobody_dropped),
         Mistake("divided the caller's table in place",
                 "`times /= ...` turns the caller's table into ratios. Write "
                 "`ratios = times / times.min(axis=1, keepdims=True)`: a new array.", _divided_in_place),
