@@ -363,3 +363,10 @@ def measure_job(rank, world_size, engines, name="AdamW", sizes=(256, 512, 512, 1
                        "params": sum(p.numel() for p in model.parameters()) if engine != "fsdp" else
                        sum(p.to_local().numel() for p in model.parameters())}
     return out
+
+
+def chapter_job(rank, world_size, names, steps, sizes=(256, 512, 512, 10)):
+    """The chapter's job: the small model's final weights per engine and class, and :func:`measure_job`."""
+    runs = {engine: {name: _attempt(lambda: run(engine, name, steps, rank, world_size)) for name in names}
+            for engine in ENGINES}
+    return {"runs": runs, "measure": measure_job(rank, world_size, ENGINES, sizes=sizes)}
