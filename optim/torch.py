@@ -224,6 +224,14 @@ def _ts(o):
     return o.ts if type(o) is TensorList else o
 
 
+def _pairs(a, o):
+    """(a_i, o_i) for a TensorList a and a TensorList or number o."""
+    return zip(a.ts, o.ts) if type(o) is TensorList else ((t, o) for t in a.ts)
+
+
+_compiling = torch.compiler.is_compiling
+
+
 class TensorList:
     """Several tensors that a rule treats as one: every operator is one ``torch._foreach_*`` call.
 
@@ -252,49 +260,81 @@ class TensorList:
 
     # a + b, a - b, a * b, a / b, a ** b with a number or another TensorList of the same length
     def __add__(self, o):
+        if _compiling() or isinstance(o, torch.Tensor):   # compiled: one op per tensor, which Inductor fuses
+            return TensorList([t + u for t, u in _pairs(self, o)])
         return TensorList(torch._foreach_add(self.ts, _ts(o)))
 
     __radd__ = __add__
 
     def __sub__(self, o):
+        if _compiling() or isinstance(o, torch.Tensor):   # compiled: one op per tensor, which Inductor fuses
+            return TensorList([t - u for t, u in _pairs(self, o)])
         return TensorList(torch._foreach_sub(self.ts, _ts(o)))
 
     def __rsub__(self, o):          # o - a: torch's rsub is o + (-a), exact either way
+        if _compiling() or isinstance(o, torch.Tensor):
+            return TensorList([o - t for t in self.ts])
         return TensorList(torch._foreach_add(torch._foreach_neg(self.ts), o))
 
     def __mul__(self, o):
+        if _compiling() or isinstance(o, torch.Tensor):   # compiled: one op per tensor, which Inductor fuses
+            return TensorList([t * u for t, u in _pairs(self, o)])
         return TensorList(torch._foreach_mul(self.ts, _ts(o)))
 
     __rmul__ = __mul__
 
     def __truediv__(self, o):
+        if _compiling() or isinstance(o, torch.Tensor):   # compiled: one op per tensor, which Inductor fuses
+            return TensorList([t / u for t, u in _pairs(self, o)])
         return TensorList(torch._foreach_div(self.ts, _ts(o)))
 
     def __rtruediv__(self, o):      # o / a: torch's Tensor.__rtruediv__ is a.reciprocal() * o
+        if _compiling() or isinstance(o, torch.Tensor):
+            return TensorList([o / t for t in self.ts])
         out = torch._foreach_reciprocal(self.ts)
         torch._foreach_mul_(out, o)
         return TensorList(out)
 
     def __pow__(self, o):
+        if _compiling():
+            return TensorList([t ** u for t, u in _pairs(self, o)])
         return TensorList(torch._foreach_pow(self.ts, _ts(o)))
 
     def __neg__(self):
+        if _compiling():
+            return TensorList([-t for t in self.ts])
         return TensorList(torch._foreach_neg(self.ts))
 
     # in place, as ``s.t += 1`` is on a tensor
     def __iadd__(self, o):
+        if _compiling():
+            for t, u in _pairs(self, o):
+                t.add_(u)
+            return self
         torch._foreach_add_(self.ts, _ts(o))
         return self
 
     def __isub__(self, o):
+        if _compiling():
+            for t, u in _pairs(self, o):
+                t.sub_(u)
+            return self
         torch._foreach_sub_(self.ts, _ts(o))
         return self
 
     def __imul__(self, o):
+        if _compiling():
+            for t, u in _pairs(self, o):
+                t.mul_(u)
+            return self
         torch._foreach_mul_(self.ts, _ts(o))
         return self
 
     def __itruediv__(self, o):
+        if _compiling():
+            for t, u in _pairs(self, o):
+                t.div_(u)
+            return self
         torch._foreach_div_(self.ts, _ts(o))
         return self
 
@@ -388,10 +428,10 @@ class ForeachOps(InPlaceOps):
 FOREACH = ForeachOps()
 
 
-class FusedOps(ForeachOps):
-    """The ops inside the compiled step (``fused=True``). Counters and the learning rate arrive as 0-d
-    float64 tensors, so a new step count or a scheduled lr does not recompile; the scalars computed from
-    them are tensors too, which the ops below take by multiplying (Inductor fuses it all into one pass)."""
+class FusedOps(InPlaceOps):
+    """The ops inside the compiled step (``fused=True``), on single tensors. Counters and the learning
+    rate arrive as 0-d float64 tensors (so a new step count or a scheduled lr does not recompile), and
+    so do the scalars the rule computes from them: they enter only as factors of a product."""
 
     name = "torch-fused"
 
@@ -399,39 +439,14 @@ class FusedOps(ForeachOps):
     def value(c):
         return c
 
-    @staticmethod
-    def add(a, b, alpha=1.0):
-        if isinstance(alpha, torch.Tensor):
-            torch._foreach_add_(a.ts, torch._foreach_mul(_ts(b), alpha) if type(b) is TensorList else b * alpha)
-            return a
-        return ForeachOps.add(a, b, alpha)
-
-    @staticmethod
-    def plus(a, b, alpha=1.0):
-        if isinstance(alpha, torch.Tensor):
-            return TensorList(torch._foreach_add(a.ts, torch._foreach_mul(b.ts, alpha)))
-        return ForeachOps.plus(a, b, alpha)
-
-    @staticmethod
-    def addcdiv(a, b, c, value=1.0):
-        if isinstance(value, torch.Tensor):      # addcdiv's own order: a + (value * b) / c
-            torch._foreach_add_(a.ts, torch._foreach_div(torch._foreach_mul(b.ts, value), c.ts))
-            return a
-        return ForeachOps.addcdiv(a, b, c, value)
-
-    @staticmethod
-    def addcmul(a, b, c, value=1.0):
-        if isinstance(value, torch.Tensor):
-            torch._foreach_add_(a.ts, torch._foreach_mul(torch._foreach_mul(b.ts, c.ts), value))
-            return a
-        return ForeachOps.addcmul(a, b, c, value)
-
-    @staticmethod
-    def lerp(a, b, w):
-        if isinstance(w, torch.Tensor):
-            torch._foreach_add_(a.ts, torch._foreach_mul(torch._foreach_sub(b.ts, a.ts), w))
-            return a
-        return ForeachOps.lerp(a, b, w)
+    lerp = staticmethod(lambda a, b, w: a.add_((b - a) * w))
+    ema_sq = staticmethod(lambda a, g, beta: a.mul_(beta).add_(g * g * (1 - beta)))
+    add = staticmethod(lambda a, b, alpha=1.0: a.add_(b * alpha))
+    plus = staticmethod(lambda a, b, alpha=1.0: a + b * alpha)
+    addcmul = staticmethod(lambda a, b, c, value=1.0: a.add_(b * c * value))
+    addcdiv = staticmethod(lambda a, b, c, value=1.0: a.add_(b * value / c))
+    mul = staticmethod(lambda a, b: a.mul_(b))
+    maximum = staticmethod(lambda a, b: a.copy_(torch.maximum(a, b)))
 
 
 def _group_key(p, state: dict, keys: dict) -> tuple:
@@ -480,22 +495,25 @@ class _Fields:
 
 
 def _fused_body(update, ps, gs, tensors, numbers, hyper):
-    """What ``fused=True`` compiles: the rule on TensorLists, counters as numbers (see RuleOptimizer._fused)."""
-    slots, h = _Fields(), _Fields()
-    for k, v in tensors.items():
-        setattr(slots, k, TensorList(v))
-    for k, v in numbers.items():
-        setattr(slots, k, v)
+    """What ``fused=True`` compiles: the rule on each tensor of the group in turn (the loop unrolls into
+    one graph), counters as 0-d tensors shared by the group (see ``RuleOptimizer._fused``)."""
+    h = _Fields()
     for k, v in hyper.items():
         setattr(h, k, v)
     if "betas" in hyper:
         h.beta1, h.beta2 = hyper["betas"]
-    update(TensorList(ps), TensorList(gs), slots, h, FUSED)
-    out = {}
-    for k in list(tensors) + list(numbers):
-        v = getattr(slots, k)
-        out[k] = v.ts if type(v) is TensorList else v
-    return out
+    out = {k: [] for k in list(tensors) + list(numbers)}
+    for i in range(len(ps)):
+        slots = _Fields()
+        for k, v in tensors.items():
+            setattr(slots, k, v[i])
+        for k, v in numbers.items():
+            setattr(slots, k, v.clone() if isinstance(v, torch.Tensor) else v)
+        update(ps[i], gs[i], slots, h, FUSED)
+        for k in out:
+            out[k].append(getattr(slots, k))
+    return {k: (v if k in tensors or (v and isinstance(v[0], torch.Tensor) and v[0].dim())
+                else (v[0] if v else None)) for k, v in out.items()}
 
 
 FUSED = FusedOps()
@@ -590,7 +608,7 @@ class RuleOptimizer(torch.optim.Optimizer):
             buckets.setdefault(_group_key(p, state, keys), []).append(p)
         for key, ps in buckets.items():
             states = [self.state[p] for p in ps]
-            if fused:
+            if fused and ps[0].ndim:              # (a 0-d parameter's buffers look like counters: foreach)
                 self._fused(key, ps, states, h, keys)
             else:
                 slots = _load_many(states, keys)
@@ -608,7 +626,7 @@ class RuleOptimizer(torch.optim.Optimizer):
                 tensors[name] = [s[k] for s in states]
             else:
                 numbers[name] = v.to(torch.float64) if isinstance(v, torch.Tensor) else v
-        layout = key[:4] + tuple(type(v) for v in numbers.values()) + tuple(tensors)
+        layout = key[:4] + tuple(type(v) for v in numbers.values()) + tuple(tensors) + tuple(p.shape for p in ps)
         compiled = self.__dict__.setdefault("_compiled", {}).get(layout)
         if compiled is None:
             body = _fused_body
@@ -616,7 +634,7 @@ class RuleOptimizer(torch.optim.Optimizer):
             fn = type(body)(code, body.__globals__, code.co_name, body.__defaults__, body.__closure__)
             compiled = self._compiled[layout] = torch.compile(fn)
         hyper = {k: v for k, v in h.__dict__.items() if k not in ("beta1", "beta2")}
-        hyper["lr"] = torch.tensor(float(hyper["lr"]), dtype=torch.float64)
+        hyper["lr"] = torch.tensor(float(hyper["lr"]), dtype=torch.float64)   # a scheduled lr: no recompiling
         out = compiled(self.spec.update, ps, [p.grad for p in ps], tensors, numbers, hyper)
         slots = Slots(**{k: (TensorList(v) if isinstance(v, list) else v) for k, v in out.items()})
         _store_many(slots, states, keys)
@@ -1508,6 +1526,15 @@ class _EightBitState:
         for key, value in self._eight_bit.items():
             param_group.setdefault(key, value)
         super().add_param_group(param_group)
+
+    def load_state_dict(self, state_dict):
+        """torch.optim's loader casts every non-step state tensor to its parameter's dtype; codes go back to uint8
+        (0 ... 255 are exact in any float dtype, so nothing is lost)."""
+        super().load_state_dict(state_dict)
+        for state in self.state.values():
+            if "exp_avg_absmax" in state:
+                for key in ("exp_avg", "exp_avg_sq"):
+                    state[key] = state[key].to(torch.uint8)
 
     def _init_state(self, p, state, h):
         if p.numel() < h.min_8bit_size:

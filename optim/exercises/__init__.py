@@ -21,6 +21,7 @@ CHAPTERS = ("framework", "sgd", "momentum", "nesterov", "adagrad", "adadelta", "
             "after_adam", "lion", "adafactor", "lamb", "muon", "shampoo", "schedulefree", "prodigy",
             "memory",
             "precision",
+            "speed",
             "distributed",
             "schedules", "finetuning", "which_optimizer")
 for _chapter in CHAPTERS:  # importing a module registers its exercises, so EXERCISES keeps book order
