@@ -19,6 +19,7 @@ an empty run impossible: it fails the session (exit 1) when
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -46,9 +47,29 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         silent = sorted(p.name for p in TESTS.glob("test_*.py") if p.resolve() not in collected)
         if silent:
             pytest.exit(f"these test modules collected no tests: {', '.join(silent)}", returncode=1)
-    needs_build = any({"build", "builds"} & set(getattr(item, "fixturenames", ())) for item in session.items)
-    if needs_build and not os.environ.get("BOOK_HTML"):      # BOOK_HTML: the browser tests read a built book
+    if needs_build(session.items):
         BACKGROUND_BUILD.start()
+
+
+BUILD_FIXTURES = {"build", "builds", "executions"}
+
+
+def needs_build(items) -> bool:
+    """Some selected test reads the build (BOOK_HTML: the browser tests read a book built elsewhere)."""
+    return (any(BUILD_FIXTURES & set(getattr(item, "fixturenames", ())) for item in items)
+            and not os.environ.get("BOOK_HTML"))
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    """Tests that wait for the build run last, so the other tests use the time it takes.
+
+    A chapter's execution test reads the build's record of it when the session builds
+    the book anyway (the build executes every chapter; `executions`), so it waits too.
+    """
+    if needs_build(items):
+        waits = [item for item in items if BUILD_FIXTURES & set(getattr(item, "fixturenames", ()))
+                 or item.originalname == "test_chapter_runs_top_to_bottom"]
+        items[:] = [item for item in items if item not in waits] + waits
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
@@ -122,6 +143,19 @@ def builds():
         return {"build": first, "rebuild from cache": jupyter_book_build("--all")}
     finally:
         BACKGROUND_BUILD.release()
+
+
+@pytest.fixture(scope="session")
+def executions(builds) -> dict | None:
+    """How the build executed each chapter (`chapters/_ext/execution_report.py`), by page name
+    (`chapters/sgd`): method, seconds and success. A page that failed to execute is missing."""
+    report = ROOT / "_build" / "execution.json"
+    return json.loads(report.read_text()) if report.exists() else {}
+
+
+@pytest.fixture(scope="session")
+def session_builds_the_book() -> bool:
+    return BACKGROUND_BUILD.process is not None
 
 
 @pytest.fixture(scope="session")
