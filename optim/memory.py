@@ -102,7 +102,8 @@ SEEDS = (0, 1, 2)
 AW = (3e-4, 1e-3, 3e-3, 1e-2)
 #: the same tuning budget for each: four learning rates, a factor 3 apart, around each method's usual range
 GRIDS = {"AdamW": AW, "AdamW8bit": AW, "AdamW8bit (256)": AW, "bitsandbytes AdamW8bit": AW,
-         "Adafactor": (1e-2, 3e-2, 1e-1, 3e-1), "Lion": (3e-5, 1e-4, 3e-4, 1e-3)}
+         "Adafactor": (1e-2, 3e-2, 1e-1, 3e-1), "Lion": (3e-5, 1e-4, 3e-4, 1e-3),
+         "Momentum": (1e-2, 3e-2, 1e-1, 3e-1)}
 
 
 def make(name: str, params, lr: float):
