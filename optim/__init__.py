@@ -17,7 +17,9 @@ SGD and AdamW), ``prodigy.py`` (Prodigy, D-Adaptation Adam); the machinery they 
 is in ``core.py``. Around them: ``landscapes.py`` (test functions), ``trajectory.py``
 (the run engine), ``plots.py`` and ``widgets.py`` (figures and explorers),
 ``exercises/`` (checks), ``show.py`` (the package's source, shown in chapters),
-``schedules.py`` (learning-rate schedules for both faces), ``bench.py`` (the fair
+``schedules.py`` (learning-rate schedules for both faces), ``quantize.py`` (blockwise 8-bit
+state, for the torch face's ``Adam8bit``/``AdamW8bit``; chapter *memory*, whose byte counts are
+in the torch-only ``memory.py``), ``bench.py`` (the fair
 benchmark's harness and runner) with ``workloads.py`` (its torch workloads).
 """
 from .adadelta import Adadelta
