@@ -341,7 +341,7 @@ def state_bytes(opt) -> int:
     return total
 
 
-def measure_job(rank, world_size, engines, name="AdamW", sizes=(256, 512, 512, 10), steps=12, n=64):
+def measure_job(rank, world_size, engines, name="AdamW", sizes=(256, 512, 512, 10), steps=8, n=64):
     """Per engine: optimizer-state bytes on this rank and seconds per training step (median over
     ``steps`` steps after two warm-up steps), float32, on ``sizes``' MLP."""
     torch.set_default_dtype(torch.float32)
