@@ -7,7 +7,6 @@ parameter without gradient every 7th step, 210 noisy steps; parameters and the w
 relative, over a grid of every option (``maximize`` included: torch has it).
 """
 import copy
-import itertools
 
 import numpy as np
 import pytest
@@ -15,16 +14,12 @@ import torch
 
 import optim
 import optim.torch
+from torch_checks import grid, noise_table, rel
 from optim.adafactor import factored_second_moment
 
 STEPS = 210
 SHAPES = [(), (5,), (4, 6), (2, 3, 4), (5, 1)]
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
-
-
-def grid(**options):
-    keys = list(options)
-    return [dict(zip(keys, values)) for values in itertools.product(*options.values())]
 
 
 #: every value of every option, each against the others in a covering grid (the full product takes
@@ -35,12 +30,7 @@ CONFIGS = (grid(lr=[1e-2, 0.05], beta2_decay=[-0.8, 0.0], eps=[(None, 1e-3), (1e
                   maximize=[False, True]))
 
 
-def noise_table():
-    gen = torch.Generator().manual_seed(1)
-    return [[0.5 * torch.randn(s, generator=gen, dtype=torch.float64) for s in SHAPES] for _ in range(STEPS)]
-
-
-NOISE = noise_table()
+NOISE = noise_table(SHAPES, STEPS)
 
 
 def run(factory, config, dtype, steps=STEPS):
@@ -54,11 +44,6 @@ def run(factory, config, dtype, steps=STEPS):
             p.grad = None if (i == 1 and step % 7 == 3) else g
         opt.step()
     return params, opt
-
-
-def rel(a, b):
-    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
-    return ((a - b).abs().max() / b.abs().max().clamp_min(1e-300)).item()
 
 
 def max_rel_difference(ours, theirs):

@@ -7,7 +7,6 @@ relative, over a grid of every option. Neither oracle has ``maximize``: they are
 gradient instead. Then: the documented differences, the two faces against each other, and the
 identities the chapter states (the update's RMS is α; Adam with β₁ = β₂ = ε = 0 is sign descent).
 """
-import itertools
 
 import lion_pytorch
 import numpy as np
@@ -17,27 +16,18 @@ import torch
 
 import optim
 import optim.torch
+from torch_checks import grid, noise_table, rel
 
 STEPS = 210
 SHAPES = [(), (3,), (2, 3), (4, 1, 2)]
 TOL = {torch.float64: 1e-10, torch.float32: 1e-5}
 
 
-def grid(**options):
-    keys = list(options)
-    return [dict(zip(keys, values)) for values in itertools.product(*options.values())]
-
-
 CONFIGS = grid(lr=[1e-2, 3e-4], betas=[(0.9, 0.99), (0.95, 0.98), (0.0, 0.5), (0.9, 0.0)],
                weight_decay=[0.0, 1.0], maximize=[False, True])
 
 
-def noise_table():
-    gen = torch.Generator().manual_seed(1)
-    return [[0.5 * torch.randn(s, generator=gen, dtype=torch.float64) for s in SHAPES] for _ in range(STEPS)]
-
-
-NOISE = noise_table()
+NOISE = noise_table(SHAPES, STEPS)
 
 
 def run(factory, config, dtype, negate=False):
@@ -56,11 +46,6 @@ def run(factory, config, dtype, negate=False):
             p.grad = None if (i == 1 and step % 7 == 3) else g
         opt.step()
     return params, opt
-
-
-def rel(a, b, floor=1e-300):
-    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
-    return ((a - b).abs().max() / b.abs().max().clamp_min(floor)).item()
 
 
 def max_rel_difference(ours, theirs, key="exp_avg", state_floor=1e-300):

@@ -6,7 +6,6 @@ where some gradients are None, 200+ steps; parameters and state must agree to
 1e-12 (float64) and 1e-5 (float32), relative.
 """
 import inspect
-import itertools
 
 import numpy as np
 import pytest
@@ -14,15 +13,10 @@ import torch
 
 import optim
 import optim.torch
+from torch_checks import grid, noise_table
 
 STEPS = 210
 SHAPES = [(), (3,), (2, 3), (4, 1, 2)]
-
-
-def grid(**options):
-    """Every combination of the option lists, as kwargs dicts."""
-    keys = list(options)
-    return [dict(zip(keys, values)) for values in itertools.product(*options.values())]
 
 
 def sgd_configs():
@@ -67,12 +61,7 @@ def loss_grad(w, maximize, noise):
     return -g if maximize else g
 
 
-def noise_table(steps=STEPS):
-    gen = torch.Generator().manual_seed(1)
-    return [[0.5 * torch.randn(shape, generator=gen, dtype=torch.float64) for shape in SHAPES] for _ in range(steps)]
-
-
-NOISE = noise_table()
+NOISE = noise_table(SHAPES, STEPS)
 
 
 def make_params(dtype):

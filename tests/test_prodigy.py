@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import itertools
 
 import dadaptation
 import numpy as np
@@ -21,18 +20,13 @@ import torch
 
 import optim
 import optim.torch
-from torch_checks import assert_close
+from torch_checks import assert_close, grid
 
 STEPS = 210
 SHAPES = [(), (3,), (2, 3), (4, 1, 2)]
 _gen = torch.Generator().manual_seed(1)
 NOISE = [[0.5 * torch.randn(s, generator=_gen, dtype=torch.float64) for s in SHAPES] for _ in range(STEPS + 50)]
 INF = float("inf")
-
-
-def grid(**options):
-    keys = list(options)
-    return [dict(zip(keys, values)) for values in itertools.product(*options.values())]
 
 
 def one_at_a_time(base, **options):
