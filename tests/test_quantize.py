@@ -201,3 +201,26 @@ def test_adam8bit_is_adam_with_l2_decay_and_import_optim_does_not_import_torch()
     import sys
     code = "import optim, optim.quantize, optim.exercises, sys; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_foreach_is_accepted_and_the_8bit_state_kept():
+    """The 8-bit classes override the per-tensor update, so foreach=True runs the loop (with a warning)."""
+    model = _mlp()
+    with pytest.warns(UserWarning, match="foreach=True is ignored"):
+        opt = ot.AdamW8bit(model.parameters(), foreach=True)
+    _train(model, opt, steps=2)
+    assert opt.state[model[0].weight]["exp_avg"].dtype == torch.uint8
+
+
+def test_adam8bit_decay_is_l2_and_adamw8bit_decoupled():
+    """A first step from zero state is exact (the zero codes dequantise to 0, and m, v are quantised only after the
+    update), so Adam8bit's equals torch.optim.Adam's (λ as an L2 term) and AdamW8bit's AdamW's (decoupled)."""
+    for ours, theirs in ((ot.Adam8bit, torch.optim.Adam), (ot.AdamW8bit, torch.optim.AdamW)):
+        torch.manual_seed(0)
+        w = torch.nn.Parameter(torch.randn(64, 64))
+        v = torch.nn.Parameter(w.detach().clone())
+        g = torch.randn(64, 64)
+        w.grad, v.grad = g.clone(), g.clone()
+        ours([w], lr=0.1, weight_decay=0.5).step()
+        theirs([v], lr=0.1, weight_decay=0.5).step()
+        torch.testing.assert_close(w, v, rtol=0, atol=1e-6)
