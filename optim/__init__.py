@@ -19,7 +19,8 @@ is in ``core.py``. Around them: ``landscapes.py`` (test functions), ``trajectory
 ``exercises/`` (checks), ``show.py`` (the package's source, shown in chapters),
 ``schedules.py`` (learning-rate schedules for both faces), ``quantize.py`` (blockwise 8-bit
 state, for the torch face's ``Adam8bit``/``AdamW8bit``; chapter *memory*, whose byte counts are
-in the torch-only ``memory.py``), ``bench.py`` (the fair
+in the torch-only ``memory.py``), ``precision.py`` (bf16 rounding on the bits, for NumPy and
+for the torch face's ``low_precision`` weights; chapter *precision*), ``bench.py`` (the fair
 benchmark's harness and runner) with ``workloads.py`` (its torch workloads),
 ``parallel.py`` (torch-only: the torch face under DDP, ZeRO-1 and FSDP2; chapter *distributed*).
 """
