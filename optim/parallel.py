@@ -291,19 +291,22 @@ def _attempt(fn):
         return {"error": f"{type(error).__name__}: {error}"}
 
 
-def equality_job(rank, world_size, engine, names, steps, starts, overrides=None):
-    """The tests' job: for each class in ``names``, on ``engine``: a run of ``steps`` steps (with a
-    consolidated checkpoint at ``steps // 2``) and a run resumed from ``starts[name]`` (a checkpoint a
-    one-process run made). One spawn runs every class. Returns, per name, both runs' results."""
+def equality_job(rank, world_size, engines, names, steps, starts, overrides=None):
+    """The tests' job: for each engine in ``engines`` (one name or several) and each class in ``names``:
+    a run of ``steps`` steps (with a consolidated checkpoint at ``steps // 2``) and a run resumed from
+    ``starts[name]`` (a checkpoint a one-process run made). One spawn runs them all. Returns, per
+    engine (or, for one engine name, directly) and per class, both runs' results."""
     out = {}
-    for name in names:
-        extra = (overrides or {}).get(name, {})
-        out[name] = {
-            "run": _attempt(lambda: run(engine, name, steps, rank, world_size, save_at=steps // 2, **extra)),
-            "resumed": _attempt(lambda: run(engine, name, steps, rank, world_size, start=starts.get(name), **extra))
-            if starts.get(name) is not None else None,
-        }
-    return out
+    for engine in ([engines] if isinstance(engines, str) else engines):
+        out[engine] = {}
+        for name in names:
+            extra = (overrides or {}).get(name, {})
+            out[engine][name] = {
+                "run": _attempt(lambda: run(engine, name, steps, rank, world_size, save_at=steps // 2, **extra)),
+                "resumed": _attempt(lambda: run(engine, name, steps, rank, world_size, start=starts.get(name),
+                                                **extra)) if starts.get(name) is not None else None,
+            }
+    return out[engines] if isinstance(engines, str) else out
 
 
 def sleep_job(rank, world_size, seconds):

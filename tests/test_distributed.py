@@ -14,7 +14,7 @@ Lookahead(Adam), Ranger, LAMB with ``pre_norm``, Prodigy and D-Adaptation with a
   tells the optimizer it sees a part of the model); with ``fsdp_in_use=True`` they are exact. Under
   FSDP2 the torch face turns ``fsdp_in_use`` on by itself (sharded DTensors).
 
-One spawned job per engine runs every class (a spawn costs a torch import per process).
+One spawned job runs every engine and every class (a spawn costs a torch import per process).
 """
 import subprocess
 import sys
@@ -54,11 +54,16 @@ def reference():
         torch.set_default_dtype(default)
 
 
-@pytest.fixture(scope="module", params=parallel.ENGINES)
-def engine(request, reference):
+@pytest.fixture(scope="module")
+def every_engine(reference):
+    """One spawn of 2 processes runs every engine and every class (a spawn costs a torch import each)."""
     starts = {name: reference[name]["checkpoint"] for name in NAMES}
-    results = parallel.spawn(parallel.equality_job, WORLD, request.param, NAMES, STEPS, starts, timeout=300)
-    return request.param, results
+    return parallel.spawn(parallel.equality_job, WORLD, list(parallel.ENGINES), NAMES, STEPS, starts, timeout=600)
+
+
+@pytest.fixture(params=parallel.ENGINES)
+def engine(request, every_engine):
+    return request.param, [per_rank[request.param] for per_rank in every_engine]
 
 
 def test_import_optim_does_not_import_torch_or_parallel():
