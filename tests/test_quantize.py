@@ -224,3 +224,19 @@ def test_adam8bit_decay_is_l2_and_adamw8bit_decoupled():
         ours([w], lr=0.1, weight_decay=0.5).step()
         theirs([v], lr=0.1, weight_decay=0.5).step()
         torch.testing.assert_close(w, v, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_the_fast_nearest_code_is_bucketize_bit_for_bit(signed):
+    """The torch face's lookup table (optim.quantize._float32_table) against torch.bucketize: on the midpoints
+    themselves, on their float32 neighbours, on 0, ±1, and on a million numbers over six decades."""
+    code = Q.dynamic_map(signed)
+    bounds = (code[:-1] + code[1:]) / np.float32(2)
+    torch.manual_seed(0)
+    s = torch.rand(1 << 20) * (2 if signed else 1) - (1 if signed else 0)
+    edges = [bounds, np.nextafter(bounds, np.float32(2)), np.nextafter(bounds, np.float32(-2))]
+    s = torch.cat([s, s * 1e-3, s * 1e-6, torch.tensor([0.0, -0.0, 1.0, -1.0])]
+                  + [torch.as_tensor(e) for e in edges]).clamp(-1.0 if signed else 0.0, 1.0)
+    tb = torch.as_tensor(bounds)
+    assert torch.equal(Q.TorchQ.nearest(tb, s), torch.bucketize(s, tb).to(torch.uint8))
+    assert Q._float32_table(bounds)[1] == 1
