@@ -91,6 +91,7 @@ def adam_part(rounds: int, repeats: int) -> dict:
         for _ in range(3):                   # warm-up: state allocated, compiled, caches hot
             step()
         compile_s[name] = time.perf_counter() - start
+        print(f"  ready: {name} (first 3 steps {compile_s[name]:.1f} s)", flush=True)
         runs[name] = step
     bandwidth, times = [], {name: float("inf") for name in runs}
     for _ in range(rounds):
