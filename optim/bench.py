@@ -27,7 +27,7 @@ import numpy as np
 
 __all__ = ["LogUniform", "Uniform", "Choice", "SearchSpace", "trials", "steps_to_target",
            "best_trials", "performance_profile", "config_hash", "seed_median", "scores",
-           "within_seed_noise", "good_lr_span", "benchmark_score"]
+           "within_seed_noise", "good_lr_span", "benchmark_score", "why_not"]
 
 
 # ------------------------------------------------------------------ search spaces
