@@ -4,8 +4,8 @@ Part 1, Adam on 16.8M parameters in 256 tensors of 256x256 (float32, CPU):
 torch.optim.Adam's for-loop (its CPU default), ``foreach=True``, ``fused=True``, ``torch.compile``
 of its step; optim.torch.Adam's default loop, ``foreach=True``, ``fused=True``. The bound: a step
 must read p, g, m, v and write p, m, v, 28 bytes per parameter; at the machine's memory bandwidth,
-measured in the same run by a stream copy (``dst.copy_(src)`` of 16.8M floats: 8 bytes moved per
-float), it cannot take less than 28 N / bandwidth. Each implementation is reported as ms per step,
+measured in the same run by STREAM's four kernels (copy, scale, add, triad on 16.8M floats, as
+torch ops; the best of them), it cannot take less than 28 N / bandwidth. Each implementation is reported as ms per step,
 GB/s achieved (28 N / time) and fraction of the bound.
 
 Part 2, a small MLP (the chapter's question: when does the step matter?): forward+backward time
@@ -57,11 +57,15 @@ def fastest(fn, repeats) -> float:
     return best
 
 
-def stream_copy_bandwidth(n: int, repeats: int = 10) -> float:
-    """Bytes per second of ``dst.copy_(src)`` on n floats (a read and a write of each: 8n bytes)."""
-    src, dst = torch.randn(n), torch.empty(n)
-    dst.copy_(src)
-    return 8 * n / fastest(lambda: dst.copy_(src), repeats)
+def stream_bandwidth(n: int, repeats: int = 10) -> dict:
+    """Bytes per second of STREAM's four kernels on n floats (McCalpin): copy a = b (8n bytes moved),
+    scale a = s b (8n), add a = b + c (12n), triad a = b + s c (12n), as torch ops into an existing buffer."""
+    a, b, c = torch.empty(n), torch.randn(n), torch.randn(n)
+    kernels = dict(copy=(lambda: a.copy_(b), 8), scale=(lambda: torch.mul(b, 3.0, out=a), 8),
+                   add=(lambda: torch.add(b, c, out=a), 12), triad=(lambda: torch.add(b, c, alpha=3.0, out=a), 12))
+    for fn, _ in kernels.values():
+        fn()
+    return {name: bytes_ * n / fastest(fn, repeats) for name, (fn, bytes_) in kernels.items()}
 
 
 def adam_contenders():
@@ -93,17 +97,19 @@ def adam_part(rounds: int, repeats: int) -> dict:
         compile_s[name] = time.perf_counter() - start
         print(f"  ready: {name} (first 3 steps {compile_s[name]:.1f} s)", flush=True)
         runs[name] = step
-    bandwidth, times = [], {name: float("inf") for name in runs}
+    stream, times = {}, {name: float("inf") for name in runs}
     for _ in range(rounds):
-        bandwidth.append(stream_copy_bandwidth(n))
+        for kernel, bw in stream_bandwidth(n).items():
+            stream[kernel] = max(stream.get(kernel, 0.0), bw)
         for name, step in runs.items():
             times[name] = min(times[name], fastest(step, repeats))
-    bw = max(bandwidth)
+    bw = max(stream.values())                # the best the memory delivered to any STREAM kernel
     bound = BYTES_PER_PARAM * n / bw
     rows = {name: dict(ms=1e3 * t, gb_s=BYTES_PER_PARAM * n / t / 1e9, fraction_of_bound=bound / t,
                        first_three_steps_s=compile_s[name]) for name, t in times.items()}
     return dict(params=n, tensors=COUNT, shape=list(SHAPE), bytes_per_param=BYTES_PER_PARAM,
-                copy_bandwidth_gb_s=bw / 1e9, bound_ms=1e3 * bound, rows=rows)
+                stream_gb_s={k: v / 1e9 for k, v in stream.items()}, bandwidth_gb_s=bw / 1e9,
+                bound_ms=1e3 * bound, rows=rows)
 
 
 def mlp_part(rounds: int, repeats: int) -> dict:
@@ -165,9 +171,9 @@ def main():
     print(f"torch {torch.__version__}, {args.threads} thread(s), {os.cpu_count()} cores, load average "
           f"{load[0]:.1f}")
     adam = adam_part(args.rounds, args.repeats)
-    print(f"\nAdam, {adam['params'] / 1e6:.1f}M parameters in {COUNT} tensors: stream copy "
-          f"{adam['copy_bandwidth_gb_s']:.1f} GB/s, bound {adam['bound_ms']:.1f} ms/step "
-          f"({BYTES_PER_PARAM} B/param)")
+    print(f"\nAdam, {adam['params'] / 1e6:.1f}M parameters in {COUNT} tensors: STREAM "
+          + ", ".join(f"{k} {v:.1f}" for k, v in adam["stream_gb_s"].items())
+          + f" GB/s; bound {adam['bound_ms']:.1f} ms/step ({BYTES_PER_PARAM} B/param at the best of them)")
     for name, r in adam["rows"].items():
         print(f"  {name:40s} {r['ms']:7.1f} ms  {r['gb_s']:5.1f} GB/s  {r['fraction_of_bound']:5.2f} of bound"
               f"  (first 3 steps {r['first_three_steps_s']:.1f} s)")
