@@ -517,6 +517,9 @@ def _fused_body(update, ps, gs, tensors, numbers, hyper):
 
 
 FUSED = FusedOps()
+#: Inductor options for fused=True: realise a scalar computed from the step count (a bias correction) once
+#: when several tensors use it, instead of recomputing its pow/sqrt for every vector of every tensor
+_FUSED_OPTIONS = {"realize_opcount_threshold": 4}
 
 
 class Slots(SimpleNamespace):
@@ -644,7 +647,7 @@ class RuleOptimizer(torch.optim.Optimizer):
                 body = _fused_body
                 code = body.__code__.replace(co_name=f"fused_step_{id(self)}_{len(compiled_fns)}")  # own cache
                 fn = type(body)(code, body.__globals__, code.co_name, body.__defaults__, body.__closure__)
-                compiled = compiled_fns[layout] = torch.compile(fn)
+                compiled = compiled_fns[layout] = torch.compile(fn, options=_FUSED_OPTIONS)
             out = compiled(self.spec.update, chunk, [p.grad for p in chunk], tensors, numbers, hyper)
             slots = Slots(**{k: (TensorList(v) if isinstance(v, list) else v) for k, v in out.items()})
             _store_many(slots, chunk_states, keys)
