@@ -10,6 +10,9 @@ it takes the hyperparameters (validated by the same checks), keeps the state in
 so a ``torch.optim`` state dict loads into it and back), and runs the very same
 update rule with :data:`INPLACE` ops, which update the optimizer's buffers and the
 parameters in place — the reason it is as fast as ``torch.optim``'s default loop.
+``foreach=True`` runs the same rule once per group of tensors on :class:`TensorList` objects (one
+``torch._foreach_*`` call per operation), ``fused=True`` compiles it with ``torch.compile`` (chapter
+*How fast can a step be?*).
 """
 from __future__ import annotations
 
@@ -742,9 +745,9 @@ def check_torch_scalars(hyper: dict) -> None:
                                  f"over an array of hyperparameters is the NumPy face's)")
 
 
-#: the implementation switches of torch.optim, which the torch face does not implement:
-#: ``foreach``/``fused`` select faster kernels for the same rule (warned about, then ignored);
-#: ``capturable``/``differentiable`` change what a step may be used for (refused).
+#: the implementation switches of torch.optim: ``foreach``/``fused`` select faster kernels for the same
+#: rule (honoured by element-wise rules, see ``RuleOptimizer._multi_tensor_step``; the others warn once
+#: and run the loop); ``capturable``/``differentiable`` change what a step may be used for (refused).
 IGNORED_SWITCHES = ("foreach", "fused")
 REFUSED_SWITCHES = ("capturable", "differentiable")
 
