@@ -206,3 +206,22 @@ def test_every_pair_that_sits_out_says_why():
     for w in WORKLOADS:
         for o in SPACES:
             assert bool(why_not(o, w)) != applies(o, w), (o, w)
+
+
+def test_the_file_keeps_only_what_the_plan_asks_for():
+    """A grown budget can crown a new best: the reseeds of the former best go, the new best's
+    stay; while a pair's tuning is unfinished nothing of it is dropped (its plan is not known)."""
+    from optim import bench
+
+    def record(kw, seed, role, steps):
+        return dict(workload="w", optimizer="SGD", hyper=kw, seed=seed, role=role, steps_to_target=steps,
+                    best_metric=0.0, higher_is_better=True, key=bench.trial_key("w", "SGD", kw, seed))
+
+    plan = bench.plan_trials("SGD")
+    tuned = [record(kw, 0, "tune", 100 + i) for i, (kw, _, role) in enumerate(plan) if role == "tune"]
+    stale = record(tuned[3]["hyper"], 1, "reseed", 90)            # reseed of a point that is not the best
+    fresh = [record(tuned[0]["hyper"], seed, "reseed", 95) for seed in bench.SEEDS]
+    kept = {r["key"] for r in bench.planned([*tuned, stale, *fresh])}
+    assert kept == {r["key"] for r in [*tuned, *fresh]}
+    unfinished = [*tuned[:-1], stale]
+    assert {r["key"] for r in bench.planned(unfinished)} == {r["key"] for r in unfinished}
