@@ -32,7 +32,10 @@ from .lookahead import lookahead_sync, validate_lookahead
 from .ranger import CentralizedRAdam
 from . import schedulefree as _sf
 
-__all__ = [cls.__name__ for cls in OPTIMIZERS] + ["INPLACE"]
+#: the NumPy face's optimizers, then what only the torch face has: 8-bit state (chapter "memory")
+#: and bf16 weights (chapter "precision"), which change how a rule's numbers are stored, not the rule
+TORCH_ONLY = ["Adam8bit", "AdamW8bit", "low_precision"]
+__all__ = [cls.__name__ for cls in OPTIMIZERS] + ["INPLACE"] + TORCH_ONLY
 
 
 class InPlaceOps:

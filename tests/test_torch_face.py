@@ -143,7 +143,8 @@ def test_table_covers_every_class_of_the_torch_face():
     classes = [name for name in optim.torch.__all__
                if isinstance(getattr(optim.torch, name), type)
                and issubclass(getattr(optim.torch, name), torch.optim.Optimizer)]
-    assert sorted(row.name for row in ROWS) == sorted(set(classes) - NOT_IN_TABLE) == \
+    # the 8-bit classes run Adam's rule on quantised state: tests/test_quantize.py checks them against Adam
+    assert sorted(row.name for row in ROWS) == sorted(set(classes) - NOT_IN_TABLE - set(optim.torch.TORCH_ONLY)) == \
         sorted(cls.__name__ for cls in optim.OPTIMIZERS if cls.__name__ not in NOT_IN_TABLE)
     assert NOT_IN_TABLE <= set(classes)
 
