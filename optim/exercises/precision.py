@@ -119,3 +119,180 @@ gives the bits (use int32 or uint32: the sum must not overflow into a 64-bit pat
                 _rounded_the_float64),
     ),
 ))
+
+
+# --- master_weight_step: one SGD step with a float32 master copy ----------------------------------
+
+def _f32(x):
+    return np.asarray(x, dtype=np.float64).astype(np.float32)
+
+
+def master_weight_step(master, g, lr):
+    new = _f32(master) - np.float32(lr) * _f32(g)                  # the rule updates the float32 master
+    return new.astype(np.float64), precision.to_bf16(new).astype(np.float64)   # the model's copy: rounded
+
+
+def _master_args(rng, n, scale, ulps):
+    """A float32 master (not bf16) and a gradient whose step lr·g is about `ulps` bf16 ulps of it."""
+    master = _float32s(rng, n, scale)
+    lr = float(rng.choice([1e-3, 3e-3, 1e-2]))
+    g = _float32s(rng, n, 1.0)
+    g = g / np.maximum(np.abs(g), 0.3) * ulps * precision.ulp_bf16(master) / lr
+    return dict(master=master, g=_f32(g).astype(np.float64), lr=lr)
+
+
+def _master_cases(rng):
+    cases = [Case(label, _master_args(rng, n, scale, ulps)) for label, n, scale, ulps in (
+        ("steps of about a tenth of a bf16 ulp", 8, 1.0, 0.1),
+        ("steps of about a third of a bf16 ulp", 8, 1.0, 0.3),
+        ("steps of about 0.7 ulp", 8, 1.0, 0.7),
+        ("weights of a layer (≈0.05), steps of about 0.4 ulp", 10, 0.05, 0.4),
+        ("a 4 × 3 matrix, steps of about 0.2 ulp", (4, 3), 1.0, 0.2),
+        ("steps of about 3 ulps (kept by any rounding)", 6, 1.0, 3.0),
+        ("large weights (≈300), steps of about 0.3 ulp", 6, 300.0, 0.3))]
+    args = _master_args(rng, 6, 1.0, 0.4)
+    cases.append(Case("a zero gradient: the master stays, the copy is its rounding",
+                      dict(master=args["master"], g=np.zeros(6), lr=args["lr"])))
+    master = np.array([1 + 2**-9, 1 + 3 * 2**-9, -(1 + 2**-8), 0.5 + 2**-11])
+    cases.append(Case("masters a fraction of an ulp off a bf16 number", dict(
+        master=master, g=np.array([-1.0, 1.0, 0.5, -2.0]), lr=2**-10)))
+    return cases
+
+
+def _rounded_the_master(master, g, lr):
+    _, w = master_weight_step(master, g, lr)
+    return w, w
+
+
+def _updated_the_copy(master, g, lr):
+    w = precision.to_bf16(precision.to_bf16(master) - np.float32(lr) * _f32(g)).astype(np.float64)
+    return w, w
+
+
+def _from_the_copy(master, g, lr):
+    return master_weight_step(precision.to_bf16(master).astype(np.float64), g, lr)
+
+
+def _truncated_copy(master, g, lr):
+    new, _ = master_weight_step(master, g, lr)
+    return new, _out(precision.truncated_bits(_bits(new)))
+
+
+register(Exercise(
+    name="master_weight_step", chapter=CHAPTER, reference=master_weight_step,
+    make_cases=_master_cases, returns=("master", "w"),
+    task="""
+One SGD step of a bf16 model with a float32 master copy of its weights:
+
+    master' = master − lr · g          (in float32: the rule updates the master)
+    w       = bf16(master')            (the model's weight: the master rounded to nearest)
+
+`master` holds float32 numbers (as float64), `g` the gradient, `lr` a float. Compute in float32
+(`np.asarray(master, np.float32) - np.float32(lr) * np.asarray(g, np.float32)`) and round with
+`optim.precision.to_bf16`. Return `(master, w)`, both as float64 arrays of `master`'s shape.
+""",
+    mistakes=(
+        Mistake("rounded the master weight instead of the bf16 copy",
+                "The master keeps 24 bits so that steps below half a bf16 ulp add up: return the float32 "
+                "`master − lr·g` as the new master, and round only the copy `w` the model uses. Writing "
+                "the rounded value back into the master loses the small steps as plain bf16 does.",
+                _rounded_the_master),
+        Mistake("updated the bf16 weight, then copied it into the master",
+                "The step is applied to the master, not to the model's bf16 weight: `bf16(master) − lr·g` "
+                "rounded and copied back throws away what the master had kept beyond bf16's 8 bits, "
+                "and every step smaller than half an ulp.", _updated_the_copy),
+        Mistake("the step started from the bf16 weight",
+                "Subtract lr·g from `master` itself, not from its rounded copy `bf16(master)`: the master's "
+                "low bits are the updates that bf16 cannot hold yet.", _from_the_copy),
+        Mistake("the bf16 copy was truncated, not rounded to nearest",
+                "`w` is the master rounded to *nearest* (`optim.precision.to_bf16`), as `.to(torch.bfloat16)` "
+                "does; clearing the low 16 bits rounds toward zero and biases every weight.", _truncated_copy),
+    ),
+))
+
+
+# --- kahan_step: one compensated update of a bf16 weight ------------------------------------------
+
+def kahan_step(w, c, u):
+    new, comp = precision.kahan_add(_f32(w), _f32(c), _f32(u))
+    return np.asarray(new, np.float64), np.asarray(comp, np.float64)
+
+
+def _kahan_args(rng, n, scale, ulps, carry=True):
+    w = precision.to_bf16(_float32s(rng, n, scale))
+    ulp = precision.ulp_bf16(w)
+    c = precision.to_bf16(rng.uniform(-0.5, 0.5, size=w.shape) * ulp) if carry else np.zeros(w.shape, np.float32)
+    u = _f32(rng.normal(size=w.shape) * ulps * ulp)
+    return dict(w=w.astype(np.float64), c=c.astype(np.float64), u=u.astype(np.float64))
+
+
+def _kahan_cases(rng):
+    cases = [Case(label, _kahan_args(rng, n, scale, ulps, carry)) for label, n, scale, ulps, carry in (
+        ("the first step: c = 0, updates of about 0.3 ulp", 8, 1.0, 0.3, False),
+        ("updates of about 0.2 ulp, a compensation carried", 8, 1.0, 0.2, True),
+        ("updates of about 0.6 ulp, a compensation carried", 8, 1.0, 0.6, True),
+        ("weights of a layer (≈0.05), updates of about 0.4 ulp", 10, 0.05, 0.4, True),
+        ("a 4 × 3 matrix, updates of about 0.1 ulp", (4, 3), 1.0, 0.1, True),
+        ("updates of about 3 ulps", 6, 1.0, 3.0, True),
+        ("large weights (≈300), updates of about 0.3 ulp", 6, 300.0, 0.3, True))]
+    args = _kahan_args(rng, 6, 1.0, 0.0, True)
+    cases.append(Case("u = 0: only the compensation is left to add",
+                      dict(w=args["w"], c=args["c"], u=np.zeros(6))))
+    cases.append(Case("w = 1: updates that add up with c past half an ulp (2⁻⁸), or not", dict(
+        w=np.array([1.0, 1.0, 1.0, -1.0, 2.0]), c=np.array([2**-9, 2**-9, -2**-9, -2**-10, 2**-8]),
+        u=np.array([2**-8 + 2**-12, 2**-10, 2**-11, -2**-8, 2**-9 + 2**-13]))))
+    return cases
+
+
+def _no_compensation(w, c, u):
+    return kahan_step(w, np.zeros_like(np.asarray(c, dtype=np.float64)), u)
+
+
+def _sign_flipped(w, c, u):
+    new, comp = kahan_step(w, c, u)
+    return new, -comp
+
+
+def _from_the_unrounded_sum(w, c, u):
+    w, y = _f32(w), _f32(u) + _f32(c)
+    new = precision.to_bf16(w + y)
+    return new.astype(np.float64), precision.to_bf16(y - ((w + y) - w)).astype(np.float64)
+
+
+def _float32_compensation(w, c, u):
+    w, y = _f32(w), _f32(u) + _f32(c)
+    new = precision.to_bf16(w + y)
+    return new.astype(np.float64), (y - (new - w)).astype(np.float64)
+
+
+register(Exercise(
+    name="kahan_step", chapter=CHAPTER, reference=kahan_step,
+    make_cases=_kahan_cases, returns=("w", "c"),
+    task="""
+One Kahan-compensated update of a bf16 weight `w` by the update `u`, with the compensation `c`
+that earlier roundings left over (both `w` and `c` are bf16 numbers):
+
+    y  = u + c
+    w' = bf16(w + y)                  (rounded to nearest)
+    c' = bf16(y − (w' − w))           (what the rounding took, carried to the next step)
+
+`w`, `c`, `u` are arrays of float32 numbers held as float64. Compute in float32 (`np.asarray(x,
+np.float32)`) and round with `optim.precision.to_bf16`. Return `(w', c')` as float64 arrays.
+""",
+    mistakes=(
+        Mistake("the compensation was not added to the update",
+                "Add `c` to this step's update before rounding: `y = u + c`, then `w' = bf16(w + y)`. Without "
+                "it, what earlier roundings took is never given back and small updates are still lost.",
+                _no_compensation),
+        Mistake("the compensation's sign is flipped",
+                "`c'` is what was meant minus what was really added: `y − (w' − w)`, not `(w' − w) − y`. "
+                "With the sign flipped the next step takes the lost part away a second time.", _sign_flipped),
+        Mistake("the compensation was computed from the unrounded sum",
+                "Compute `c'` *after* rounding, from the bf16 weight: `y − (bf16(w + y) − w)`. With the float32 "
+                "sum `w + y` it is (almost) 0, since float32 loses next to nothing of what bf16 drops.",
+                _from_the_unrounded_sum),
+        Mistake("the compensation was left in float32",
+                "`c` is stored in the parameter's dtype, bf16 (2 bytes per weight, as in optimi's kahan_sum): "
+                "round `c' = bf16(y − (w' − w))` too.", _float32_compensation),
+    ),
+))
