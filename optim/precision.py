@@ -8,7 +8,8 @@ bfloat16 is float32 with its low 16 bits cut off: 1 sign bit, 8 exponent bits, a
 7 stored fraction bits, so 8 significant bits with the implicit leading 1. For a weight
 ``w`` with 2^e ≤ |w| < 2^(e+1), the next bf16 number away from zero is 2^(e−7) further
 (one ulp), and an update ``u`` survives ``w + u`` only if it is more than half that gap:
-roughly |u| > 2^−8·|w| (half an ulp), less for weights just above a power of two.
+roughly |u| > 2^−8·|w| (half an ulp), down to 2^−9·|w| for weights just below a power of
+two (and exactly 2^−9·|w| from a power of two toward zero, where the gap below is half an ulp).
 """
 import numpy as np
 
