@@ -344,32 +344,46 @@ def state_bytes(opt) -> int:
     return total
 
 
-def measure_job(rank, world_size, engines, name="AdamW", sizes=(256, 512, 512, 10), steps=8, n=64):
-    """Per engine: optimizer-state bytes on this rank and seconds per training step (median over
-    ``steps`` steps after two warm-up steps), float32, on ``sizes``' MLP."""
+def measure_job(rank, world_size, engines, name="AdamW", sizes=(256, 512, 512, 10), steps=8, n=64, rounds=1):
+    """Per engine: optimizer-state bytes on this rank and seconds per training step, float32, on
+    ``sizes``' MLP.
+
+    The engines' models are built first, each takes two warm-up steps, then the engines take turns:
+    ``rounds`` rounds of ``steps`` steps each, so that a change in the machine's load falls on all of
+    them. ``round_seconds`` holds each round's median step, ``step_seconds`` the median over all
+    steps; ``cpu_count`` and ``loadavg`` say what the machine was doing."""
     torch.set_default_dtype(torch.float32)
+    built = {engine: setup(engine, name, make_model(sizes), world_size) for engine in engines}
+
+    def one_step(model, opt, step):
+        x, y = batch(step, rank, world_size, n=n, sizes=(sizes[0], sizes[-1]))
+        t0 = time.perf_counter()
+        loss = ((model(x.float()) - y.float()) ** 2).mean()
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return time.perf_counter() - t0
+
+    for engine, (model, opt) in built.items():
+        for step in range(2):
+            one_step(model, opt, step)
+    times = {engine: [] for engine in engines}
+    for r in range(rounds):
+        for engine, (model, opt) in built.items():
+            times[engine].append(sorted(one_step(model, opt, 2 + r * steps + s) for s in range(steps)))
     out = {}
-    for engine in engines:
-        model, opt = setup(engine, name, make_model(sizes), world_size)
-        times = []
-        for step in range(steps + 2):
-            x, y = batch(step, rank, world_size, n=n, sizes=(sizes[0], sizes[-1]))
-            t0 = time.perf_counter()
-            loss = ((model(x.float()) - y.float()) ** 2).mean()
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            if step >= 2:
-                times.append(time.perf_counter() - t0)
-        times.sort()
-        out[engine] = {"state_bytes": state_bytes(opt), "step_seconds": times[len(times) // 2],
+    for engine, (model, opt) in built.items():
+        every = sorted(t for round_ in times[engine] for t in round_)
+        out[engine] = {"state_bytes": state_bytes(opt), "step_seconds": every[len(every) // 2],
+                       "round_seconds": [t[len(t) // 2] for t in times[engine]],
+                       "cpu_count": os.cpu_count(), "loadavg": os.getloadavg(),
                        "params": sum(p.numel() for p in model.parameters()) if engine != "fsdp" else
                        sum(p.to_local().numel() for p in model.parameters())}
     return out
 
 
-def chapter_job(rank, world_size, names, steps, sizes=(256, 512, 512, 10)):
+def chapter_job(rank, world_size, names, steps, sizes=(256, 512, 512, 10), rounds=1):
     """The chapter's job: the small model's final weights per engine and class, and :func:`measure_job`."""
     runs = {engine: {name: _attempt(lambda: run(engine, name, steps, rank, world_size)) for name in names}
             for engine in ENGINES}
-    return {"runs": runs, "measure": measure_job(rank, world_size, ENGINES, sizes=sizes)}
+    return {"runs": runs, "measure": measure_job(rank, world_size, ENGINES, sizes=sizes, rounds=rounds)}

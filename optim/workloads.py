@@ -234,8 +234,10 @@ class Pair:
 
 def make_optimizer(name: str, model: nn.Module, kwargs: dict):
     """optim.torch's class ``name`` for ``model`` (``Lookahead(AdamW)`` wraps an AdamW; ``Muon``
-    takes the 2-D weights of hidden layers and leaves tables, the last layer, biases and kernels
-    to AdamW, as its authors recommend, with the same rate)."""
+    takes the 2-D weights of hidden layers and leaves tables, the last layer and biases to AdamW,
+    as its authors recommend, with the same rate; it also leaves conv kernels to AdamW, which its
+    authors do not: they run Muon on kernels flattened to 2-D, but torch.optim.Muon refuses them, so
+    the CNN workload has no Muon trial, see ``bench.NOT_ON``)."""
     params = list(model.parameters())
     if name == "Lookahead(AdamW)":
         inner = {k: v for k, v in kwargs.items() if k not in ("k", "alpha")}

@@ -175,6 +175,23 @@ def test_within_seed_noise_is_overlap_of_the_seed_ranges():
     assert within_seed_noise([60, math.inf], [100, 120])
 
 
+def test_co_fastest_keeps_every_tie():
+    from optim.bench import co_fastest
+    assert co_fastest({"b": 80.0, "a": 80.0, "c": 100.0}) == ["b", "a"]
+    assert co_fastest({"a": math.inf, "b": math.inf}) == []
+    assert co_fastest({}) == []
+
+
+def test_near_fastest_measures_against_every_co_fastest():
+    from optim.bench import near_fastest
+    seeds = {"a": [60, 60, 60], "b": [40, 60, 100], "c": [100, 100, 100], "d": [140, 160, 180],
+             "e": [60, math.inf, math.inf]}
+    # a and b tie at a median of 60; c touches b's range (not a's), d touches neither,
+    # e overlaps both but failed on two seeds of three
+    assert near_fastest(seeds) == ["a", "b", "c"]
+    assert near_fastest({"a": [math.inf] * 3}) == []
+
+
 def test_good_lr_span_in_decades():
     from optim.bench import good_lr_span
     trials = [(1e-4, math.inf), (1e-3, 300.0), (1e-2, 100.0), (1e-1, 150.0), (1.0, math.inf)]

@@ -146,3 +146,20 @@ def test_gradient_accumulation_is_one_large_batch():
 def test_spawn_kills_a_job_at_its_deadline():
     with pytest.raises(TimeoutError):
         parallel.spawn(parallel.sleep_job, 1, 60, timeout=1)
+
+
+def test_measure_job_interleaves_the_engines_in_rounds():
+    sizes = (6, 8, 4)
+    results = parallel.spawn(parallel.measure_job, WORLD, list(parallel.ENGINES), "AdamW", sizes, 2, 4, 3,
+                             timeout=120)
+    one = parallel.measure_job(0, 1, ["single"], sizes=sizes, steps=2, n=4, rounds=3)["single"]
+    weights = sum(a * b + b for a, b in zip(sizes, sizes[1:]))           # 92
+    assert one["state_bytes"] == 2 * 4 * weights + 4 * 4                # m, v (float32), a step count per tensor
+    for out in results:
+        for e in parallel.ENGINES:
+            assert len(out[e]["round_seconds"]) == 3
+            assert min(out[e]["round_seconds"]) <= out[e]["step_seconds"] <= max(out[e]["round_seconds"])
+            assert out[e]["cpu_count"] == one["cpu_count"] and len(out[e]["loadavg"]) == 3
+        assert out["ddp"]["state_bytes"] == one["state_bytes"]
+    assert sum(out["zero"]["state_bytes"] for out in results) == one["state_bytes"]   # each tensor on one rank
+    assert max(out["fsdp"]["state_bytes"] for out in results) < one["state_bytes"]

@@ -43,6 +43,8 @@ def _steps_cases(rng):
             [0.1, 0.3, 0.5, 0.6, 0.65, 0.7, 0.72, 0.73]), "target": 0.9}),
         Case("the run diverged: its curve stops after three evaluations", {"steps": steps[:3], "metric": np.array(
             [0.4, 0.6, 0.8]), "target": 0.9}),
+        Case("the run diverged: nan from the fourth evaluation on", {"steps": steps, "metric": np.array(
+            [0.4, 0.6, 0.8, np.nan, np.nan, np.nan, np.nan, np.nan]), "target": 0.9}),
         Case("the first evaluation is already above it", {"steps": 25.0 * np.arange(1, 7), "metric": np.array(
             [0.92, 0.95, 0.9, 0.97, 0.96, 0.98]), "target": 0.9}),
         Case("evaluated every 25 steps", {"steps": 25.0 * np.arange(1, 7), "metric": np.array(
@@ -72,6 +74,11 @@ def _stays_above(steps, metric, target):
     below = np.flatnonzero(~above)
     first = below[-1] + 1 if below.size else 0
     return float(np.asarray(steps)[first])
+
+
+def _nan_counts(steps, metric, target):
+    hits = np.flatnonzero(~(np.asarray(metric, dtype=float) < target))
+    return float(np.asarray(steps)[hits[0]]) if hits.size else math.inf
 
 
 def _best_metric_step(steps, metric, target):
@@ -109,6 +116,9 @@ run never reached the target. A `nan` never counts as reaching it.
         Mistake("returned the step of the best metric",
                 "The best value may come long after the target was first met. Return the first step "
                 "at which metric >= target.", _best_metric_step),
+        Mistake("counted a nan as reaching the target (not below it is not at least it)",
+                "nan < target is False, so ~(metric < target) is True for a diverged run's nan. "
+                "Test metric >= target, which is False for nan.", _nan_counts),
     ),
 ))
 
