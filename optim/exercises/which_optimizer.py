@@ -248,3 +248,122 @@ a ratio exactly equal to τ counts. Return `rho` as an array with one entry per 
                 "`ratios = times / times.min(axis=1, keepdims=True)`: a new array.", _divided_in_place),
     ),
 ))
+
+
+# ----------------------------------------------------------------- spot the unfair comparison
+
+def unfair_comparison(trials, seeds, max_steps, lr_on_test):
+    trials, seeds = np.asarray(trials), np.asarray(seeds)
+    max_steps, lr_on_test = np.asarray(max_steps, dtype=float), np.asarray(lr_on_test, dtype=bool)
+    under_tuned = trials < trials.max()               # less tuning than the best-tuned (0: its defaults)
+    one_seed = seeds < 2                              # its score is one seed's luck
+    stopped_early = max_steps < max_steps.max()       # a smaller budget of steps to reach the target
+    return tuple(flag.astype(float) for flag in (under_tuned, one_seed, stopped_early, lr_on_test))
+
+
+def _records(rng, n):
+    return dict(trials=rng.choice([0, 5, 8, 20], size=n), seeds=rng.choice([1, 3, 5], size=n),
+                max_steps=rng.choice([1000.0, 2000.0], size=n), lr_on_test=rng.random(n) < 0.25)
+
+
+def _fair(n, trials=8, seeds=3, max_steps=2000.0):
+    return dict(trials=np.full(n, trials), seeds=np.full(n, seeds), max_steps=np.full(n, max_steps),
+                lr_on_test=np.zeros(n, dtype=bool))
+
+
+def _unfair_cases(rng):
+    cases = [Case(f"a random comparison of {n} optimizers", _records(rng, n)) for n in (3, 5, 6, 4)]
+    everyone_one_seed = _fair(4, seeds=1)
+    everyone_one_seed["trials"] = np.array([8, 8, 8, 5])
+    shorter = _fair(3)
+    shorter["max_steps"] = np.array([2000.0, 1000.0, 2000.0])
+    on_test = _fair(3)
+    on_test["lr_on_test"] = np.array([False, True, False])
+    return cases + [
+        Case("the benchmark's own rules: 8 trials, 3 seeds, the same budget, validation", _fair(5)),
+        Case("the write-up: yours tuned over 5 rates on one seed, Adam at its defaults", dict(
+            trials=np.array([5, 0]), seeds=np.array([1, 1]), max_steps=np.array([1000.0, 1000.0]),
+            lr_on_test=np.array([False, False]))),
+        Case("the baseline is better tuned than yours; three and five seeds", dict(
+            trials=np.array([5, 20, 0]), seeds=np.array([3, 5, 3]), max_steps=np.array([1500.0, 1500.0, 1500.0]),
+            lr_on_test=np.array([False, False, False]))),
+        Case("everyone on one seed", everyone_one_seed),
+        Case("one optimizer stopped at half the steps", shorter),
+        Case("one learning rate chosen on the test set", on_test),
+        Case("one optimizer alone", dict(trials=np.array([8]), seeds=np.array([1]), max_steps=np.array([500.0]),
+                                         lr_on_test=np.array([True]))),
+    ]
+
+
+def _against_the_first(trials, seeds, max_steps, lr_on_test):
+    flags = list(unfair_comparison(trials, seeds, max_steps, lr_on_test))
+    flags[0] = (np.asarray(trials) < np.asarray(trials)[0]).astype(float)
+    return tuple(flags)
+
+
+def _untuned_missed(trials, seeds, max_steps, lr_on_test):
+    flags = list(unfair_comparison(trials, seeds, max_steps, lr_on_test))
+    trials = np.asarray(trials)
+    flags[0] = ((trials > 0) & (trials < trials.max())).astype(float)
+    return tuple(flags)
+
+
+def _everyone_flagged(trials, seeds, max_steps, lr_on_test):
+    flags = list(unfair_comparison(trials, seeds, max_steps, lr_on_test))
+    trials = np.asarray(trials)
+    flags[0] = np.full(trials.shape, float(np.any(trials != trials[0])))
+    return tuple(flags)
+
+
+def _seeds_equal(trials, seeds, max_steps, lr_on_test):
+    flags = list(unfair_comparison(trials, seeds, max_steps, lr_on_test))
+    seeds = np.asarray(seeds)
+    flags[1] = (seeds < seeds.max()).astype(float)
+    return tuple(flags)
+
+
+def _longer_flagged(trials, seeds, max_steps, lr_on_test):
+    flags = list(unfair_comparison(trials, seeds, max_steps, lr_on_test))
+    max_steps = np.asarray(max_steps, dtype=float)
+    flags[2] = (max_steps > max_steps.min()).astype(float)
+    return tuple(flags)
+
+
+register(Exercise(
+    name="unfair_comparison", chapter=CHAPTER, reference=unfair_comparison, make_cases=_unfair_cases,
+    returns=("under_tuned", "one_seed", "stopped_early", "lr_on_test"),
+    task="""
+Audit a comparison of optimizers against the rules of a fair one. Each argument holds one entry
+per optimizer of the comparison: `trials`, how many tuning trials it got (integers; 0: it ran at
+its defaults, untuned); `seeds`, on how many seeds its score was measured (integers);
+`max_steps`, the step at which its runs were stopped if they had not reached the target
+(floats); `lr_on_test`, whether its learning rate was chosen on the test set rather than on the
+validation split (booleans).
+
+Return four arrays of 0.0 and 1.0, one entry per optimizer, 1.0 where it breaks a rule:
+`under_tuned`, it got fewer trials than the best-tuned optimizer of the comparison;
+`one_seed`, its score is a single seed's; `stopped_early`, it was stopped before the others
+(a smaller step budget than the largest); `lr_on_test`, its learning rate was chosen on the
+test set. An optimizer that breaks no rule gets 0.0 everywhere (`flag.astype(float)` turns a
+boolean array into one of floats).
+""",
+    mistakes=(
+        Mistake("the budgets were compared with the first optimizer's, not the largest",
+                "An optimizer is under-tuned if *any* optimizer of the comparison got more trials: compare "
+                "with trials.max(), not with the one you propose (a better-tuned baseline makes yours "
+                "the under-tuned one).", _against_the_first),
+        Mistake("the untuned baseline was not flagged",
+                "0 trials is the least tuning of all: a baseline at its library defaults against a tuned "
+                "optimizer is the classic unfair comparison. Flag every trials < trials.max(), 0 included.",
+                _untuned_missed),
+        Mistake("every optimizer was flagged when the budgets differ",
+                "Flag the optimizers that got *fewer* trials than the best-tuned one; the best-tuned "
+                "ones had the full budget and broke no rule.", _everyone_flagged),
+        Mistake("checked that the seeds are equal, not that there are several",
+                "The rule is several seeds, not the same number: three against five seeds are both medians, "
+                "while everyone on one seed is a comparison of luck. Flag seeds < 2.", _seeds_equal),
+        Mistake("the longer run was flagged instead of the shorter",
+                "A run stopped earlier had fewer steps to reach the target and may be counted as failing: "
+                "flag max_steps < max_steps.max().", _longer_flagged),
+    ),
+))

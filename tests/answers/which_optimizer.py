@@ -50,3 +50,23 @@ HAND_COMPUTED = {
         ((np.array([[10.0, 12.0], [np.inf, np.inf]]), 1.5), (np.array([0.5, 0.5]),)),
     ],
 }
+
+
+def _unfair_comparison(trials, seeds, max_steps, lr_on_test):
+    most_trials, longest = max(trials), max(max_steps)
+    rows = [(t < most_trials, s <= 1, m < longest, bool(test))
+            for t, s, m, test in zip(trials, seeds, max_steps, lr_on_test)]
+    return tuple(np.array([float(row[k]) for row in rows]) for k in range(4))
+
+
+SOLUTIONS["unfair_comparison"] = _unfair_comparison
+
+# the write-up of the chapter's exercise: yours tuned over 5 rates (1 seed), Adam at its defaults (1 seed):
+# Adam is under-tuned, both are single seeds, same budget, both chosen on validation
+HAND_COMPUTED["unfair_comparison"] = [
+    ((np.array([5, 0]), np.array([1, 1]), np.array([1000.0, 1000.0]), np.array([False, False])),
+     (np.array([0.0, 1.0]), np.array([1.0, 1.0]), np.array([0.0, 0.0]), np.array([0.0, 0.0]))),
+    # 8, 8, 20 trials; 3, 1, 5 seeds; the second stopped at 500 of 1000 steps; the third tuned on the test set
+    ((np.array([8, 8, 20]), np.array([3, 1, 5]), np.array([1000.0, 500.0, 1000.0]), np.array([False, False, True])),
+     (np.array([1.0, 1.0, 0.0]), np.array([0.0, 1.0, 0.0]), np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0]))),
+]
