@@ -75,9 +75,14 @@ class State:
 
 
 def _same(a, b) -> bool:
+    """Equal contents; a NaN equals a NaN in the same place (two runs that diverged alike hold the same state)."""
     if a is None or b is None or isinstance(a, State):
         return a == b
-    return np.array_equal(np.asarray(a), np.asarray(b))
+    a, b = np.asarray(a), np.asarray(b)
+    try:
+        return np.array_equal(a, b, equal_nan=True)
+    except TypeError:          # arrays that cannot hold a NaN (objects, strings)
+        return np.array_equal(a, b)
 
 
 def _short(v) -> str:
