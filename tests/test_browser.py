@@ -332,13 +332,17 @@ RIM_TOLERANCE = 24
 """How far (largest channel difference, 0-255) an image's rim may be from the page around it."""
 
 
-def rim_colour(visit: "Visit", box: dict, inset: int = 3) -> tuple:
-    """Median colour on screen of an image's rim, a band just inside its edge."""
+def rim_colour(image, inset: int = 3) -> tuple:
+    """Median colour on screen of an image's rim, a band just inside its edge.
+
+    The element's own screenshot: Playwright scrolls it into view and clips to where it is
+    then. (A clip of a full-page shot at coordinates read earlier landed on a neighbour
+    whenever the page's layout moved in between, e.g. while a loaded machine laid it out.)
+    """
     import numpy as np
     from PIL import Image
 
-    shot = visit.page.screenshot(full_page=True, clip={"x": box["x"], "y": box["y"],
-                                                       "width": box["w"], "height": box["h"]})
+    shot = image.screenshot(animations="disabled")
     pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB")).astype(int)
     h, w = pixels.shape[:2]
     rim = np.ones((h, w), bool)
@@ -388,12 +392,12 @@ def test_figures_blend_into_the_page_in_both_themes(visits, case):
                 : {x: r.left + window.scrollX, y: r.top + window.scrollY, w: r.width, h: r.height,
                    alt: (i.alt || i.src).slice(0, 60)}; }""")
         if box and box["w"] >= 60 and box["h"] >= 40:
-            boxes.append((box, image.evaluate(_PAGE_BEHIND)))
+            boxes.append((image, box, image.evaluate(_PAGE_BEHIND)))
     if not boxes:
         pytest.skip(f"{page} shows no figure")
     boxed = []
-    for box, page_colour in boxes:
-        rim = rim_colour(visit, box)
+    for image, box, page_colour in boxes:
+        rim = rim_colour(image)
         if max(abs(a - b) for a, b in zip(rim, page_colour)) > RIM_TOLERANCE:
             boxed.append(f"{box['alt']!r} at y={box['y']:.0f}: rim {rim}, page {tuple(page_colour)}")
     assert not boxed, (f"{page}.html, {theme} theme: figures that show as boxes instead of on "
