@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import operator
 import warnings
 from collections import OrderedDict, defaultdict
 from types import SimpleNamespace
@@ -238,6 +239,28 @@ def _pairs(a, o):
 _compiling = torch.compiler.is_compiling
 
 
+def _elementwise(per_tensor, foreach):
+    """A TensorList operator ``a ∘ o``: one ``foreach`` call; compiled (or with a tensor ``o``),
+    one ``per_tensor`` op per tensor, which Inductor fuses."""
+    def op(self, o):
+        if _compiling() or isinstance(o, torch.Tensor):
+            return TensorList([per_tensor(t, u) for t, u in _pairs(self, o)])
+        return TensorList(foreach(self.ts, _ts(o)))
+    return op
+
+
+def _in_place(per_tensor, foreach):
+    """A TensorList operator ``a ∘= o``, writing into a's tensors (as ``s.t += 1`` is on a tensor)."""
+    def op(self, o):
+        if _compiling():
+            for t, u in _pairs(self, o):
+                per_tensor(t, u)
+        else:
+            foreach(self.ts, _ts(o))
+        return self
+    return op
+
+
 class TensorList:
     """Several tensors that a rule treats as one: every operator is one ``torch._foreach_*`` call.
 
@@ -265,34 +288,15 @@ class TensorList:
         return f"TensorList({len(self.ts)} tensors)"
 
     # a + b, a - b, a * b, a / b, a ** b with a number or another TensorList of the same length
-    def __add__(self, o):
-        if _compiling() or isinstance(o, torch.Tensor):   # compiled: one op per tensor, which Inductor fuses
-            return TensorList([t + u for t, u in _pairs(self, o)])
-        return TensorList(torch._foreach_add(self.ts, _ts(o)))
-
-    __radd__ = __add__
-
-    def __sub__(self, o):
-        if _compiling() or isinstance(o, torch.Tensor):   # compiled: one op per tensor, which Inductor fuses
-            return TensorList([t - u for t, u in _pairs(self, o)])
-        return TensorList(torch._foreach_sub(self.ts, _ts(o)))
+    __add__ = __radd__ = _elementwise(operator.add, torch._foreach_add)
+    __sub__ = _elementwise(operator.sub, torch._foreach_sub)
+    __mul__ = __rmul__ = _elementwise(operator.mul, torch._foreach_mul)
+    __truediv__ = _elementwise(operator.truediv, torch._foreach_div)
 
     def __rsub__(self, o):          # o - a: torch's rsub is o + (-a), exact either way
         if _compiling() or isinstance(o, torch.Tensor):
             return TensorList([o - t for t in self.ts])
         return TensorList(torch._foreach_add(torch._foreach_neg(self.ts), o))
-
-    def __mul__(self, o):
-        if _compiling() or isinstance(o, torch.Tensor):   # compiled: one op per tensor, which Inductor fuses
-            return TensorList([t * u for t, u in _pairs(self, o)])
-        return TensorList(torch._foreach_mul(self.ts, _ts(o)))
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, o):
-        if _compiling() or isinstance(o, torch.Tensor):   # compiled: one op per tensor, which Inductor fuses
-            return TensorList([t / u for t, u in _pairs(self, o)])
-        return TensorList(torch._foreach_div(self.ts, _ts(o)))
 
     def __rtruediv__(self, o):      # o / a: torch's Tensor.__rtruediv__ is a.reciprocal() * o
         if _compiling() or isinstance(o, torch.Tensor):
@@ -312,37 +316,10 @@ class TensorList:
         return TensorList(torch._foreach_neg(self.ts))
 
     # in place, as ``s.t += 1`` is on a tensor
-    def __iadd__(self, o):
-        if _compiling():
-            for t, u in _pairs(self, o):
-                t.add_(u)
-            return self
-        torch._foreach_add_(self.ts, _ts(o))
-        return self
-
-    def __isub__(self, o):
-        if _compiling():
-            for t, u in _pairs(self, o):
-                t.sub_(u)
-            return self
-        torch._foreach_sub_(self.ts, _ts(o))
-        return self
-
-    def __imul__(self, o):
-        if _compiling():
-            for t, u in _pairs(self, o):
-                t.mul_(u)
-            return self
-        torch._foreach_mul_(self.ts, _ts(o))
-        return self
-
-    def __itruediv__(self, o):
-        if _compiling():
-            for t, u in _pairs(self, o):
-                t.div_(u)
-            return self
-        torch._foreach_div_(self.ts, _ts(o))
-        return self
+    __iadd__ = _in_place(torch.Tensor.add_, torch._foreach_add_)
+    __isub__ = _in_place(torch.Tensor.sub_, torch._foreach_sub_)
+    __imul__ = _in_place(torch.Tensor.mul_, torch._foreach_mul_)
+    __itruediv__ = _in_place(torch.Tensor.div_, torch._foreach_div_)
 
 
 class ForeachOps(InPlaceOps):

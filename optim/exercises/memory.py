@@ -248,22 +248,12 @@ def dequantize_blockwise(codes, absmax, code_map, block):
 
 
 def _dq_cases(rng):
+    """The cases of blockwise_quantize, quantised: the same numbers, blocks and maps."""
     cases = []
-    for label, n, block, signed, outlier in (
-            ("m: 16 numbers, blocks of 4", 16, 4, True, False),
-            ("m: 21 numbers, blocks of 8 (the last block holds 5)", 21, 8, True, False),
-            ("v: 21 numbers, blocks of 8 (the last block holds 5)", 21, 8, False, False),
-            ("v: 32 numbers, blocks of 16", 32, 16, False, False),
-            ("m with an outlier (50): 24 numbers, blocks of 8", 24, 8, True, True),
-            ("v with an outlier (50): 19 numbers, blocks of 4", 19, 4, False, True),
-            ("m: 3 numbers, one short block of 8", 3, 8, True, False)):
-        absmax, q = blockwise_quantize(_x(rng, n, signed, outlier), block, signed)
-        cases.append(Case(label, dict(codes=q, absmax=absmax, code_map=_map(signed), block=block)))
-    zero = _x(rng, 12, True)
-    zero[4:8] = 0.0
-    absmax, q = blockwise_quantize(zero, 4, True)
-    cases.append(Case("m with an all-zero block: 12 numbers, blocks of 4",
-                      dict(codes=q, absmax=absmax, code_map=_map(True), block=4)))
+    for case in _cases(rng):
+        x, block, signed = case.args["x"], case.args["block"], case.args["signed"]
+        absmax, q = blockwise_quantize(x, block, signed)
+        cases.append(Case(case.label, dict(codes=q, absmax=absmax, code_map=_map(signed), block=block)))
     return cases
 
 
